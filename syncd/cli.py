@@ -1,0 +1,167 @@
+"""`syncd`: argument parsing, human or JSON output, exit codes (CONTRACT section 1).
+
+Only `main` turns errors into exit codes. stdout carries the command's answer (and with
+--json nothing else); logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from syncd import __version__
+from syncd.config import Config, config_path, load_config
+from syncd.errors import ConfigError, Problem, SnapshotRejected, SyncdError
+from syncd.show import person_card, render_person, render_unit, unit_card
+from syncd.sources import read_sources
+from syncd.store import Store, open_store
+
+log = logging.getLogger("syncd")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.command(args)
+    except ConfigError as exc:
+        return _print_problems(exc.problems, args)
+    except SnapshotRejected as exc:
+        print(exc.summary, file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return exc.exit_code
+    except SyncdError as exc:
+        print(f"syncd: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="syncd", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", help="config file (else $SYNCD_CONFIG, else "
+                        "/etc/syncd/config.yaml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    today = argparse.ArgumentParser(add_help=False)
+    today.add_argument("--today", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                       help="evaluate validity as of this day")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str,
+                *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, parents=[common, *parents])
+        sub.set_defaults(command=func)
+        return sub
+
+    command("validate", cmd_validate, "check the config and every mapping", json_flag)
+    ingest = command("ingest", cmd_ingest, "pull every source into the store once")
+    ingest.add_argument("--force", action="store_true",
+                        help="take the snapshot even if it shrinks a kind past the limit")
+    show = command("show", cmd_show, "the address-book view of a person or unit",
+                   json_flag, today)
+    show.add_argument("what", choices=["person", "unit"])
+    show.add_argument("id")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(config_path(args.config))
+
+
+def _store(config: Config) -> Store:
+    return open_store(config.store.url)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    _config(args)
+    if args.json:
+        _print_json({"valid": True, "problems": []})
+    else:
+        print(f"{config_path(args.config)}: valid; nothing was contacted")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    store = _store(config)
+    snapshot = read_sources(config.sources)
+    names = ", ".join(source.name for source in config.sources)
+    try:
+        result = store.ingest(snapshot, names, config.safety.source_max_shrink, args.force)
+    except SyncdError as exc:
+        exc.exit_code = 1  # CONTRACT: ingest exits 0 ok, 1 error, guards included
+        raise
+    counts = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
+    log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), counts)
+    print(f"ingested {names}: {result.summary()}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    org = _store(config).org(args.today or date.today())
+    card, render = {
+        "person": (person_card, render_person),
+        "unit": (unit_card, render_unit),
+    }[args.what]
+    data = card(org, args.id)
+    if args.json:
+        _print_json(data)
+    else:
+        print(render(data))
+    return 0
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _print_problems(problems: list[Problem], args: argparse.Namespace) -> int:
+    if getattr(args, "json", False) and args.command is cmd_validate:
+        _print_json({"valid": False, "problems": [p.as_dict() for p in problems]})
+        return 1
+    out = sys.stdout if args.command is cmd_validate else sys.stderr  # validate's answer
+    sources: dict[str, list[str]] = {}
+    for problem in problems:
+        print(problem, file=out)
+        snippet = _source_line(problem, sources)
+        if snippet:
+            print(snippet, file=out)
+    files = len({p.file for p in problems})
+    print(f"{len(problems)} problem(s) in {files} file(s); nothing was contacted", file=out)
+    return 1
+
+
+def _source_line(problem: Problem, cache: dict[str, list[str]]) -> str | None:
+    """The offending line of the file, as Terraform shows it."""
+    if not problem.line:
+        return None
+    if problem.file not in cache:
+        try:
+            cache[problem.file] = Path(problem.file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            cache[problem.file] = []
+    lines = cache[problem.file]
+    if problem.line > len(lines) or _looks_secret(lines[problem.line - 1]):
+        return None
+    return f"{problem.line:>5} | {lines[problem.line - 1]}"
+
+
+def _looks_secret(line: str) -> bool:
+    return any(word in line.lower() for word in ("password", "token", "secret"))

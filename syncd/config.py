@@ -1,0 +1,513 @@
+"""The typed configuration, validated on load, with FILE:LINE for every problem.
+
+The pydantic models below are the single description of what a config may hold: unknown
+keys are errors (with a did-you-mean), secrets are only ever read from a file or the
+environment, and relative paths are taken relative to the config file. `load_config`
+collects every problem before it raises, so a sysadmin fixes a config in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import stat
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from syncd.errors import ConfigError, Problem
+from syncd.org import KINDS, field_names
+from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
+
+DEFAULT_CONFIG_PATH = Path("/etc/syncd/config.yaml")
+ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
+KindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _env_ref_only(value: str | None) -> str | None:
+    """A secret key may only name an environment variable, never hold the secret."""
+    if value is not None and not ENV_REF.match(value):
+        raise ValueError("secrets are never inline: use ${env:NAME} or the *_file key")
+    return value
+
+
+def read_secret(file: Path | None, env_ref: str | None) -> SecretStr | None:
+    """The secret's value, read when needed (never kept in the config object)."""
+    if file is not None:
+        return SecretStr(file.read_text(encoding="utf-8").strip())
+    if env_ref is not None:
+        match = ENV_REF.match(env_ref)
+        assert match  # checked on load
+        return SecretStr(os.environ.get(match.group(1), ""))
+    return None
+
+
+# --- sources -------------------------------------------------------------------------
+
+
+class FieldMapping(Model):
+    """How one kind's records are read from a foreign export (CSV columns, JSON keys)."""
+
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="record field -> column or key in the export"
+    )
+    defaults: dict[str, Any] = Field(
+        default_factory=dict, description="record field -> constant when the export lacks it"
+    )
+    extra: dict[str, str] = Field(
+        default_factory=dict, description="name under `extra` -> column or key in the export"
+    )
+    date_format: str | None = Field(None, description="strptime format, e.g. %d-%m-%Y")
+
+
+class SnapshotSource(Model):
+    name: str
+    type: Literal["snapshot"]
+    path: Path = Field(description="a JSON or YAML org snapshot (CONTRACT section 2)")
+
+
+def _known_fields(kinds: dict[str, FieldMapping]) -> dict[str, FieldMapping]:
+    """Field mappings may only name fields that the kind has (CONTRACT section 2)."""
+    for kind, mapping in kinds.items():
+        known = field_names(kind)
+        for name in [*mapping.fields, *mapping.defaults]:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+                raise ValueError(f"kinds.{kind}: {name!r} is not a field of {kind}{hint}")
+    return kinds
+
+
+class CsvKind(FieldMapping):
+    file: str = Field(description="the CSV file of this kind, inside the source's folder")
+
+
+class CsvSource(Model):
+    name: str
+    type: Literal["csv"]
+    path: Path = Field(description="folder holding one CSV file per kind")
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    date_format: str = "%Y-%m-%d"
+    true_values: list[str] = ["1", "true", "yes", "ja", "j", "x"]
+    list_separator: str = "|"
+    kinds: dict[KindName, CsvKind]
+
+    _fields = field_validator("kinds")(_known_fields)
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"must be one character, got {value!r}")
+        return value
+
+
+class HttpKind(FieldMapping):
+    path: str = Field(description="URL path (relative to base_url) of this kind's records")
+    items: str | None = Field(None, description="key holding the list in each page, e.g. results")
+
+
+class BearerAuth(Model):
+    token_file: Path | None = None
+    token: str | None = None
+
+    _env = field_validator("token")(_env_ref_only)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BearerAuth:
+        if (self.token_file is None) == (self.token is None):
+            raise ValueError("give exactly one of token_file or token")
+        return self
+
+
+class BasicAuth(Model):
+    username: str
+    password_file: Path | None = None
+    password: str | None = None
+
+    _env = field_validator("password")(_env_ref_only)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BasicAuth:
+        if (self.password_file is None) == (self.password is None):
+            raise ValueError("give exactly one of password_file or password")
+        return self
+
+
+class Pagination(Model):
+    style: Literal["none", "next_link", "page"] = "none"
+    next_field: str = Field("next", description="next_link: key of the next page's URL")
+    page_param: str = "page"
+    size_param: str | None = None
+    page_size: int = Field(500, gt=0)
+    first_page: int = 1
+
+
+class HttpSource(Model):
+    name: str
+    type: Literal["http"]
+    base_url: str
+    kinds: dict[KindName, HttpKind]
+
+    _fields = field_validator("kinds")(_known_fields)
+    bearer: BearerAuth | None = None
+    basic: BasicAuth | None = None
+    pagination: Pagination = Pagination()
+    date_format: str = "%Y-%m-%d"
+    true_values: list[str] = ["1", "true", "yes", "ja", "j", "x"]
+    timeout: float = Field(30.0, gt=0, description="seconds per request")
+    retries: int = Field(2, ge=0, description="extra attempts on connect errors and 5xx")
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> HttpSource:
+        if self.bearer and self.basic:
+            raise ValueError("give at most one of bearer or basic")
+        return self
+
+
+Source = Annotated[SnapshotSource | CsvSource | HttpSource, Field(discriminator="type")]
+
+
+# --- targets -------------------------------------------------------------------------
+
+
+class LdapTarget(Model):
+    name: str
+    type: Literal["ldap"]
+    flavour: Literal["openldap", "ad"] = "openldap"
+    url: str
+    start_tls: bool = False
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+    bind_dn: str
+    password_file: Path | None = None
+    password: str | None = None
+    base_dn: str
+    mapping: Path
+    vars: dict[str, Any] = Field(
+        default_factory=dict, description="values the mapping's templates can read"
+    )
+
+    _env = field_validator("password")(_env_ref_only)
+
+    @field_validator("url")
+    @classmethod
+    def _ldap_url(cls, value: str) -> str:
+        if not value.startswith(("ldap://", "ldaps://", "ldapi://")):
+            raise ValueError(f"must start with ldap://, ldaps:// or ldapi://, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_password(self) -> LdapTarget:
+        if (self.password_file is None) == (self.password is None):
+            raise ValueError("give exactly one of password_file or password (${env:NAME})")
+        return self
+
+
+class ScimTarget(Model):
+    name: str
+    type: Literal["scim"]
+    url: str
+    token_file: Path | None = None
+    token: str | None = None
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+    mapping: Path
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+    _env = field_validator("token")(_env_ref_only)
+
+    @model_validator(mode="after")
+    def _one_token(self) -> ScimTarget:
+        if (self.token_file is None) == (self.token is None):
+            raise ValueError("give exactly one of token_file or token (${env:NAME})")
+        return self
+
+
+Target = Annotated[LdapTarget | ScimTarget, Field(discriminator="type")]
+
+
+# --- the rest ------------------------------------------------------------------------
+
+
+class StoreConfig(Model):
+    url: str = Field(
+        "sqlite:////var/lib/syncd/store.db",
+        description="SQLAlchemy URL; a relative sqlite path is relative to the config file",
+    )
+
+
+class Safety(Model):
+    max_deletes: int = Field(50, ge=0)
+    max_delete_ratio: float = Field(0.1, ge=0, le=1)
+    source_max_shrink: float = Field(0.1, ge=0, le=1)
+
+
+DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+
+
+class Schedule(Model):
+    interval: str | None = "15m"
+    cron: str | None = None
+    jitter: str = "0s"
+
+    @field_validator("interval", "jitter")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None and not DURATION.match(value):
+            raise ValueError(f"must be a number and a unit (s, m, h, d), like 15m; got {value!r}")
+        return value
+
+
+class HttpConfig(Model):
+    listen: str = "127.0.0.1:9464"
+    token_file: Path | None = None
+
+
+class LoggingConfig(Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["plain", "json"] = "plain"
+
+
+class Config(Model):
+    store: StoreConfig = StoreConfig()
+    sources: list[Source] = Field(min_length=1)
+    targets: list[Target] = Field(default_factory=list)
+    safety: Safety = Safety()
+    schedule: Schedule = Schedule()
+    http: HttpConfig = HttpConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for what, items in (("sources", self.sources), ("targets", self.targets)):
+            names = [item.name for item in items]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what}: names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def config_path(given: str | None) -> Path:
+    """-c/--config, else $SYNCD_CONFIG, else /etc/syncd/config.yaml (CONTRACT section 1)."""
+    return Path(given or os.environ.get("SYNCD_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path) -> Config:
+    """Parse, validate and resolve `path`; raise ConfigError listing every problem."""
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([doc.problem((), "the config must be a mapping of keys")])
+    data = _resolve_paths(doc.data, path.parent)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem_from(doc, error) for error in exc.errors()]
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+    problems = _check_files(config, doc)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+_PATH_KEYS = {"path", "password_file", "token_file", "tls_ca_file", "mapping"}
+
+
+def _resolve_paths(data: Any, base: Path) -> Any:
+    """Make every path-valued key absolute, relative to the config file's folder."""
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if key in _PATH_KEYS and isinstance(value, str) and "://" not in value:
+                out[key] = str(base / value) if not os.path.isabs(value) else value
+            else:
+                out[key] = _resolve_paths(value, base)
+        if isinstance(out.get("url"), str):
+            out["url"] = _resolve_sqlite(out["url"], base)
+        return out
+    if isinstance(data, list):
+        return [_resolve_paths(item, base) for item in data]
+    return data
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url
+
+
+def _problem_from(doc: YamlDoc, error: Any) -> Problem:
+    path = _data_path(doc.data, error["loc"])
+    if error["type"] == "extra_forbidden":
+        return doc.problem(path, f"unknown key{_did_you_mean(doc.data, path)}")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "required key is missing"
+    elif error["type"] != "value_error" and _shows_input(path, error.get("input")):
+        message += f", got {error['input']!r}"
+    return doc.problem(path, message)
+
+
+def _shows_input(path: DataPath, value: Any) -> bool:
+    """Echo a bad scalar back, except anything near a secret."""
+    secret = any(word in str(part) for part in path for word in ("password", "token"))
+    return not secret and isinstance(value, (str, int, float, bool))
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
+    """Pydantic's error location, less the union tags it inserts, as a path into `data`."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if _has(node, part):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and part == node.get("type"):
+            continue  # a discriminated union's tag
+        else:
+            path.append(part)  # a missing key: name it, the line is its parent's
+            node = None
+    return tuple(path)
+
+
+def _has(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _did_you_mean(data: Any, path: DataPath) -> str:
+    allowed = _allowed_keys(data, path[:-1])
+    close = difflib.get_close_matches(str(path[-1]), allowed, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f" (known: {', '.join(sorted(allowed))})" if allowed else ""
+
+
+def _allowed_keys(data: Any, path: DataPath) -> list[str]:
+    """The field names of the model that sits at `path` in the config data."""
+    model: Any = Config
+    node = data
+    for part in path:
+        node = node[part] if isinstance(node, (dict, list)) else None
+        model = _child_type(model, part, node)
+        if model is None:
+            return []
+    return list(model.model_fields) if _is_model(model) else []
+
+
+def _child_type(model: Any, part: str | int, node: Any) -> Any:
+    if _is_model(model):
+        field = model.model_fields.get(str(part))
+        return _pick(field.annotation, node) if field else None
+    args = typing.get_args(model)
+    if typing.get_origin(model) is list:
+        return _pick(args[0], node)
+    if typing.get_origin(model) is dict:
+        return _pick(args[1], node)
+    return None
+
+
+def _pick(annotation: Any, node: Any) -> Any:
+    """Unwrap Optional/Annotated/Union, choosing a union member by the node's `type`."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        members = [m for m in typing.get_args(annotation) if m is not type(None)]
+        for member in members:
+            tag = member.model_fields.get("type") if _is_model(member) else None
+            if tag and isinstance(node, dict) and node.get("type") in typing.get_args(
+                tag.annotation
+            ):
+                return member
+        return members[0] if len(members) == 1 else None
+    return annotation
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _check_files(config: Config, doc: YamlDoc) -> list[Problem]:
+    """Files the config names must exist; secret files must not be readable by others."""
+    problems: list[Problem] = []
+    for index, target in enumerate(config.targets):
+        base: DataPath = ("targets", index)
+        problems += _must_exist(doc, (*base, "mapping"), target.mapping)
+        for key in ("password_file", "token_file"):
+            secret = getattr(target, key, None)
+            if secret is not None:
+                problems += _secret_file(doc, (*base, key), secret)
+    for index, source in enumerate(config.sources):
+        base = ("sources", index)
+        problems += _must_exist(doc, (*base, "path"), getattr(source, "path", None))
+        for auth in ("bearer", "basic"):
+            holder = getattr(source, auth, None)
+            for key in ("token_file", "password_file"):
+                secret = getattr(holder, key, None)
+                if secret is not None:
+                    problems += _secret_file(doc, (*base, auth, key), secret)
+    if config.http.token_file is not None:
+        problems += _secret_file(doc, ("http", "token_file"), config.http.token_file)
+    return problems
+
+
+def _must_exist(doc: YamlDoc, path: DataPath, file: Path | None) -> list[Problem]:
+    if file is None or file.exists():
+        return []
+    return [doc.problem(path, f"{file}: no such file or folder")]
+
+
+def _secret_file(doc: YamlDoc, path: DataPath, file: Path) -> list[Problem]:
+    try:
+        mode = stat.S_IMODE(file.stat().st_mode)
+    except OSError as exc:
+        return [doc.problem(path, f"{file}: {exc.strerror}")]
+    if mode & stat.S_IROTH:
+        return [doc.problem(path, f"{file.name} is readable by others ({mode:04o}), "
+                                  "want 0640 or less")]
+    return []
+
+
+__all__ = [
+    "Config",
+    "CsvSource",
+    "HttpSource",
+    "LdapTarget",
+    "ScimTarget",
+    "SnapshotSource",
+    "config_path",
+    "format_path",
+    "load_config",
+    "read_secret",
+]

@@ -1,0 +1,96 @@
+"""The org store: the last good snapshot, what changed in it, and as-of queries.
+
+SQLite by default; any SQLAlchemy URL (PostgreSQL via psycopg) is a config change.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncd.errors import StoreError
+from syncd.org import Snapshot
+from syncd.store.accept import accept
+from syncd.store.ingest import IngestResult, KindDelta, ShrinkRefused, take_snapshot
+from syncd.store.orgview import OrgView, UnitManager
+from syncd.store.schema import SCHEMA_VERSION, current_version, ingests, migrate
+
+
+class Store:
+    """One org store; open it with `open_store`."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def ingest(
+        self, snapshot: Snapshot, sources: str, max_shrink: float, force: bool = False
+    ) -> IngestResult:
+        """Check and take `snapshot` whole, or raise and leave the store as it was."""
+        rows = accept(snapshot)
+        with self.engine.begin() as conn:
+            return take_snapshot(conn, rows, sources, max_shrink, force)
+
+    def org(self, day: date) -> OrgView:
+        with self.engine.connect() as conn:
+            return OrgView(conn, day)
+
+    def last_ingest(self) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ingests).order_by(ingests.c.id.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return current_version(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str) -> Store:
+    """Connect, create the sqlite folder if needed, and migrate to the current schema."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        with engine.begin() as conn:
+            migrate(conn)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the store {_safe(url)}: {exc.__class__.__name__}: "
+                         f"{getattr(exc, 'orig', exc)}") from exc
+    return Store(engine)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL lets `syncd show` read while the daemon writes; wait rather than fail on a lock."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "IngestResult",
+    "KindDelta",
+    "OrgView",
+    "ShrinkRefused",
+    "Store",
+    "UnitManager",
+    "open_store",
+]

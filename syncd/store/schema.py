@@ -1,0 +1,113 @@
+"""Tables of the org store and the migrations that build them.
+
+SQLAlchemy Core with portable types only, so the same schema runs on SQLite (default)
+and PostgreSQL. The schema version lives in `syncd_meta`; `migrate` applies every
+migration above it in one transaction, so a store is never left half-upgraded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+
+from syncd.errors import StoreError
+from syncd.org import KINDS, FieldType, field_specs
+
+metadata = MetaData()
+
+meta = Table(
+    "syncd_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+_COLUMN_TYPES = {
+    FieldType.TEXT: Text,
+    FieldType.DATE: Date,
+    FieldType.BOOL: Boolean,
+    FieldType.TEXT_LIST: JSON,
+    FieldType.MAPPING: JSON,
+}
+
+
+def _kind_table(kind: str) -> Table:
+    columns = [
+        Column(spec.name, _COLUMN_TYPES[spec.type], primary_key=spec.name == "id",
+               nullable=spec.name == "id" or not spec.required)
+        for spec in field_specs(kind)
+    ]
+    indexes = [Index(f"ix_org_{kind}_{spec.name}", spec.name)
+               for spec in field_specs(kind) if spec.refers_to]
+    return Table(f"org_{kind}", metadata, *columns, *indexes)
+
+
+org_tables: dict[str, Table] = {kind: _kind_table(kind) for kind in KINDS}
+
+ingests = Table(
+    "ingests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("forced", Boolean, nullable=False),
+    Column("counts", JSON, nullable=False),  # kind -> {total, added, changed, removed}
+)
+
+record_changes = Table(
+    "record_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ingest_id", Integer, ForeignKey("ingests.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("record_id", Text, nullable=False),
+    Column("change", String(8), nullable=False),  # added | changed | removed
+    Index("ix_record_changes_ingest", "ingest_id"),
+)
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[meta, *org_tables.values(), ingests, record_changes])
+
+
+# Append only: a released migration is never edited, a new version is added instead.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    if not conn.dialect.has_table(conn, meta.name):
+        return 0
+    value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(value or 0)
+
+
+def migrate(conn: Connection) -> None:
+    """Bring the store to SCHEMA_VERSION; refuse a store made by a newer syncd."""
+    version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store has schema version {version}, this syncd knows up to {SCHEMA_VERSION}:"
+            " upgrade syncd or point store.url at another database"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        MIGRATIONS[number](conn)
+    if version != SCHEMA_VERSION:
+        conn.execute(meta.delete().where(meta.c.key == "schema_version"))
+        conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))

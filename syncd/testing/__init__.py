@@ -1,0 +1,1 @@
+"""Helpers for syncd's own tests: throw-away real servers to sync against."""

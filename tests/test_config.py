@@ -1,0 +1,206 @@
+"""Config loading: every problem as FILE:LINE, unknown keys, secrets never shown."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from syncd.cli import main
+from syncd.config import load_config, read_secret
+from syncd.errors import ConfigError
+from tests.conftest import REPO
+
+SECRET = "Sup3r-Secret-Value-42"
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def secret_file(tmp_path: Path, mode: int = 0o600) -> Path:
+    path = tmp_path / "ldap.secret"
+    path.write_text(SECRET + "\n")
+    path.chmod(mode)
+    return path
+
+
+def ldap_target(password_line: str = "password_file: ldap.secret") -> str:
+    return f"""
+targets:
+  - name: ldap
+    type: ldap
+    url: ldap://127.0.0.1:389
+    bind_dn: cn=admin,dc=example,dc=org
+    {password_line}
+    base_dn: dc=example,dc=org
+    mapping: mapping.yaml
+"""
+
+
+def base(tmp_path: Path) -> str:
+    (tmp_path / "org.json").write_text("{}")
+    (tmp_path / "mapping.yaml").write_text("{}")
+    return "sources:\n  - name: hr\n    type: snapshot\n    path: org.json\n"
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_example_config_is_valid(capsys):
+    assert main(["validate", "-c", str(REPO / "config.example.yaml")]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_config_from_environment_variable(monkeypatch, capsys):
+    monkeypatch.setenv("SYNCD_CONFIG", str(REPO / "config.example.yaml"))
+    assert main(["validate", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"valid": True, "problems": []}
+
+
+def test_relative_paths_follow_the_config_file(tmp_path):
+    secret_file(tmp_path)
+    config = load_config(write(tmp_path, base(tmp_path) + ldap_target()
+                               + "store:\n  url: sqlite:///state/store.db\n"))
+    assert config.sources[0].path == tmp_path / "org.json"
+    assert config.targets[0].mapping == tmp_path / "mapping.yaml"
+    assert config.store.url == f"sqlite:///{tmp_path}/state/store.db"
+    assert read_secret(config.targets[0].password_file, None).get_secret_value() == SECRET
+
+
+def test_unknown_keys_are_errors_with_did_you_mean(tmp_path):
+    path = write(tmp_path, base(tmp_path) + "safty:\n  max_deletes: 5\n"
+                 "schedule:\n  intervall: 5m\n")
+    assert problems_of(path) == [
+        f"{path}:5: safty: unknown key; did you mean 'safety'?",
+        f"{path}:8: schedule.intervall: unknown key; did you mean 'interval'?",
+    ]
+
+
+def test_every_problem_is_reported_with_its_line(tmp_path):
+    secret_file(tmp_path)
+    text = base(tmp_path) + ldap_target() + """
+safety:
+  max_delete_ratio: 10
+  max_deletes: -1
+schedule:
+  interval: soon
+"""
+    text = text.replace("url: ldap://127.0.0.1:389", "url: http://127.0.0.1:389")
+    problems = problems_of(write(tmp_path, text))
+    assert len(problems) == 4
+    assert problems[0].endswith(
+        ":9: targets[0].url: must start with ldap://, ldaps:// or ldapi://, "
+        "got 'http://127.0.0.1:389'"
+    )
+    assert ":16: safety.max_delete_ratio: Input should be less than or equal to 1, got 10" in (
+        problems[1])
+    assert ":17: safety.max_deletes: Input should be greater than or equal to 0, got -1" in (
+        problems[2])
+    assert ":19: schedule.interval: must be a number and a unit" in problems[3]
+
+
+def test_missing_required_keys_and_wrong_source_type(tmp_path):
+    path = write(tmp_path, "sources:\n  - name: hr\n    type: ftp\n")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:2: sources[0]:")
+    assert "'snapshot', 'csv', 'http'" in problem
+    path = write(tmp_path, "sources:\n  - name: hr\n    type: snapshot\n")
+    assert problems_of(path) == [f"{path}:2: sources[0].path: required key is missing"]
+
+
+def test_yaml_syntax_error_and_duplicate_key_have_lines(tmp_path):
+    path = write(tmp_path, "sources:\n  - name: hr\n   type: [\n")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:3: YAML syntax")
+    path = write(tmp_path, base(tmp_path) + "safety:\n  max_deletes: 1\n  max_deletes: 2\n")
+    assert problems_of(path) == [
+        f"{path}:7: safety.max_deletes: duplicate key (the earlier value would be silently lost)"
+    ]
+
+
+def test_missing_files_are_named(tmp_path):
+    path = write(tmp_path, "sources:\n  - name: hr\n    type: snapshot\n    path: nope.json\n")
+    assert problems_of(path) == [
+        f"{path}:4: sources[0].path: {tmp_path / 'nope.json'}: no such file or folder"
+    ]
+    assert problems_of(tmp_path / "absent.yaml") == [f"{tmp_path / 'absent.yaml'}: no such file"]
+
+
+def test_inline_secret_is_refused_and_never_echoed(tmp_path, capsys):
+    path = write(tmp_path, base(tmp_path) + ldap_target(f"password: {SECRET}"))
+    assert main(["validate", "-c", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "targets[0].password: secrets are never inline: use ${env:NAME}" in out
+    assert SECRET not in out + err
+    assert main(["validate", "--json", "-c", str(path)]) == 1
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["valid"] is False
+    assert report["problems"][0]["line"] == 11
+    assert report["problems"][0]["path"] == "targets[0].password"
+    assert SECRET not in out + err
+
+
+def test_secret_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("LDAP_PW", SECRET)
+    config = load_config(write(tmp_path, base(tmp_path) + ldap_target("password: ${env:LDAP_PW}")))
+    secret = read_secret(None, config.targets[0].password)
+    assert secret.get_secret_value() == SECRET
+    assert SECRET not in repr(secret) + repr(config)
+
+
+def test_world_readable_secret_file_is_refused(tmp_path, capsys):
+    secret_file(tmp_path, 0o644)
+    path = write(tmp_path, base(tmp_path) + ldap_target())
+    assert main(["validate", "-c", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert (f"{path}:11: targets[0].password_file: ldap.secret is readable by others (0644), "
+            "want 0640 or less") in out
+    assert SECRET not in out + err
+    assert "1 problem(s) in 1 file(s); nothing was contacted" in out
+
+
+def test_password_and_password_file_together_is_an_error(tmp_path):
+    secret_file(tmp_path)
+    target = ldap_target("password_file: ldap.secret\n    password: ${env:X}")
+    [problem] = problems_of(write(tmp_path, base(tmp_path) + target))
+    assert "targets[0]: give exactly one of password_file or password" in problem
+
+
+def test_duplicate_names(tmp_path):
+    text = base(tmp_path) + "  - name: hr\n    type: snapshot\n    path: org.json\n"
+    [problem] = problems_of(write(tmp_path, text))
+    assert "sources: names must be unique, repeated: hr" in problem
+
+
+def test_csv_field_mapping_names_real_fields(tmp_path):
+    text = """sources:
+  - name: hr
+    type: csv
+    path: .
+    kinds:
+      persons:
+        file: p.csv
+        fields: {given_nmae: Fornavn}
+"""
+    [problem] = problems_of(write(tmp_path, text))
+    assert "'given_nmae' is not a field of persons; did you mean 'given_name'?" in problem
+
+
+def test_validate_in_a_subprocess_uses_the_console_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "validate", "-c", str(REPO / "config.example.yaml")],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr

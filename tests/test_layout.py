@@ -1,0 +1,50 @@
+"""The layout keeps to the data flow: each stage imports only what is upstream of it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import syncd
+
+PACKAGE = Path(syncd.__file__).parent
+
+# stage (a module or folder under syncd/) -> syncd modules it must never import
+FORBIDDEN: dict[str, set[str]] = {
+    "errors": {"*"},
+    "org": {"*"},
+    "yamlfile": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
+    "config": {"sources", "store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
+    "sources": {"store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
+    "store": {"sources", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
+    "mapping": {"targets", "plan", "daemon", "cli", "cycle", "sources"},
+    "plan": {"mapping", "store", "targets", "sources", "cli", "daemon", "cycle"},
+    "targets": {"mapping", "store", "sources", "cli", "daemon", "cycle"},
+    "testing": {"*"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {n.split(".")[1] for n in names if n.startswith("syncd.") and n.count(".") >= 1}
+
+
+def test_no_stage_imports_downstream():
+    offences = []
+    for path in PACKAGE.rglob("*.py"):
+        stage = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        forbidden = FORBIDDEN.get(stage, set())
+        for imported in _imports(path) - {stage}:
+            if "*" in forbidden or imported in forbidden:
+                offences.append(f"{path.relative_to(PACKAGE)} imports syncd.{imported}")
+    assert offences == []
+
+
+def test_public_names():
+    for name in syncd.__all__:
+        assert hasattr(syncd, name), name
