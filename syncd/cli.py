@@ -17,10 +17,12 @@ from typing import Any
 
 from syncd import __version__
 from syncd.config import Config, config_path, load_config
+from syncd.cycle import Outcome, apply_plan, dry_render, ingest, plan_target, select_targets
 from syncd.errors import ConfigError, Problem, SnapshotRejected, SyncdError
+from syncd.plan.model import FORMAT_VERSION
+from syncd.plan.render import render_text
 from syncd.show import person_card, render_person, render_unit, unit_card
-from syncd.sources import read_sources
-from syncd.store import Store, open_store
+from syncd.store import OrgView, Store, open_store
 
 log = logging.getLogger("syncd")
 
@@ -46,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        log.exception("unexpected error: this is a bug in syncd, please report it with the "
+                      "traceback above")
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     ingest = command("ingest", cmd_ingest, "pull every source into the store once")
     ingest.add_argument("--force", action="store_true",
                         help="take the snapshot even if it shrinks a kind past the limit")
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("--target", help="only this target (default: every target)")
+    plan = command("plan", cmd_plan, "show what apply would change; changes nothing",
+                   json_flag, today, target)
+    plan.add_argument("--detailed-exitcode", action="store_true",
+                      help="exit 0 when there is nothing to do, 2 when there are changes")
+    apply = command("apply", cmd_apply, "one full cycle: ingest, plan, apply", today, target)
+    apply.add_argument("--allow-deletes", type=int, metavar="N", default=None,
+                       help="accept up to N disables and deletes this once, past the guards")
     show = command("show", cmd_show, "the address-book view of a person or unit",
                    json_flag, today)
     show.add_argument("what", choices=["person", "unit"])
@@ -88,38 +103,92 @@ def _store(config: Config) -> Store:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _config(args)
+    config = _config(args)
+    store = _store(config)
+    rendered = bool(store.last_ingest())
+    problems = dry_render(config, store, date.today()) if rendered else []
     if args.json:
-        _print_json({"valid": True, "problems": []})
+        _print_json({"valid": not problems, "problems": [{"message": p} for p in problems]})
     else:
-        print(f"{config_path(args.config)}: valid; nothing was contacted")
-    return 0
+        for problem in problems:
+            print(problem)
+        what = "templates rendered against the store" if rendered else (
+            "templates compiled; the store is empty, so nothing was rendered (run syncd ingest)")
+        verdict = f"{len(problems)} object(s) fail to render" if problems else "valid"
+        print(f"{config_path(args.config)}: {verdict}; {what}; nothing was contacted")
+    return 1 if problems else 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     config = _config(args)
-    store = _store(config)
-    snapshot = read_sources(config.sources)
-    names = ", ".join(source.name for source in config.sources)
     try:
-        result = store.ingest(snapshot, names, config.safety.source_max_shrink, args.force)
+        result = ingest(config, _store(config), args.force)
     except SyncdError as exc:
         exc.exit_code = 1  # CONTRACT: ingest exits 0 ok, 1 error, guards included
         raise
-    counts = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
-    log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), counts)
+    names = ", ".join(source.name for source in config.sources)
     print(f"ingested {names}: {result.summary()}")
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    config, store, org = _cycle_start(args)
+    plans = [plan_target(config, store, org, t).plan.as_dict()
+             for t in select_targets(config, args.target)]
+    if args.json:
+        _print_json(plans[0] if len(plans) == 1 else
+                    {"format_version": FORMAT_VERSION, "plans": plans})
+    else:
+        print("\n\n".join(render_text(plan) for plan in plans))
+    changed = any(plan["changes"] for plan in plans)
+    return 2 if args.detailed_exitcode and changed else 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    config, store, org = _cycle_start(args)
+    codes = [0]
+    for target in select_targets(config, args.target):
+        try:
+            planned = plan_target(config, store, org, target, args.allow_deletes)
+            outcome = apply_plan(planned, store, org.day)
+        except SyncdError as exc:
+            log.error("target %s: cycle failed: %s", target.name, exc)
+            codes.append(1)
+            continue
+        print(render_text(outcome.plan.as_dict(), applied=True))
+        print(_outcome_line(outcome))
+        codes.append(3 if outcome.held else 1 if outcome.rejected or outcome.plan.errors else 0)
+    return 3 if 3 in codes else max(codes)
+
+
+def _cycle_start(args: argparse.Namespace) -> tuple[Config, Store, OrgView]:
+    config = _config(args)
+    store = _store(config)
+    ingest(config, store)
+    return config, store, store.org(args.today or date.today())
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    line = f"applied {len(outcome.applied)} change(s)"
+    if outcome.rejected:
+        line += f"; {len(outcome.rejected)} refused by the server (retried next cycle):"
+        line += "".join(f"\n  {message}" for message in outcome.rejected)
+    if outcome.held:
+        line += (f"; {len(outcome.held)} destructive change(s) held back by the guards: "
+                 "run `syncd apply --allow-deletes N` to accept them")
+    return line
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     config = _config(args)
-    org = _store(config).org(args.today or date.today())
-    card, render = {
-        "person": (person_card, render_person),
-        "unit": (unit_card, render_unit),
-    }[args.what]
-    data = card(org, args.id)
+    store = _store(config)
+    org = store.org(args.today or date.today())
+    if args.what == "person":
+        data = person_card(org, args.id, store.person_accounts(args.id),
+                           store.person_audit(args.id))
+        render = render_person
+    else:
+        data, render = unit_card(org, args.id), render_unit
     if args.json:
         _print_json(data)
     else:

@@ -12,24 +12,22 @@ import difflib
 import os
 import re
 import stat
-import types
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from syncd.errors import ConfigError, Problem
+from syncd.errors import ConfigError, Problem, SyncdError
 from syncd.org import KINDS, field_names
 from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
+from syncd.yamlmodel import validate_model
 
 DEFAULT_CONFIG_PATH = Path("/etc/syncd/config.yaml")
 ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -47,15 +45,26 @@ def _env_ref_only(value: str | None) -> str | None:
     return value
 
 
-def read_secret(file: Path | None, env_ref: str | None) -> SecretStr | None:
-    """The secret's value, read when needed (never kept in the config object)."""
+def read_secret(file: Path | None, env_ref: str | None, *, what: str) -> SecretStr:
+    """The secret's value, read when it is needed and never kept in the config.
+
+    Raises SyncdError naming `what` and where the secret should have come from
+    (never its value) when the file cannot be read or the secret is empty.
+    """
     if file is not None:
-        return SecretStr(file.read_text(encoding="utf-8").strip())
-    if env_ref is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SyncdError(f"{what}: cannot read {file}: {exc.strerror}") from None
+    elif env_ref is not None:
         match = ENV_REF.match(env_ref)
         assert match  # checked on load
-        return SecretStr(os.environ.get(match.group(1), ""))
-    return None
+        value = os.environ.get(match.group(1), "")
+    else:
+        raise SyncdError(f"{what}: no secret configured")
+    if not value:
+        raise SyncdError(f"{what}: the secret is empty ({file or env_ref + ' is not set'})")
+    return SecretStr(value)
 
 
 # --- sources -------------------------------------------------------------------------
@@ -328,11 +337,7 @@ def load_config(path: Path) -> Config:
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.problem((), "the config must be a mapping of keys")])
     data = _resolve_paths(doc.data, path.parent)
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        problems = [_problem_from(doc, error) for error in exc.errors()]
-        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+    config = validate_model(doc, Config, data)
     problems = _check_files(config, doc)
     if problems:
         raise ConfigError(problems)
@@ -364,98 +369,6 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
         return prefix + str((base / url[len(prefix):]).resolve())
     return url
-
-
-def _problem_from(doc: YamlDoc, error: Any) -> Problem:
-    path = _data_path(doc.data, error["loc"])
-    if error["type"] == "extra_forbidden":
-        return doc.problem(path, f"unknown key{_did_you_mean(doc.data, path)}")
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        message = "required key is missing"
-    elif error["type"] != "value_error" and _shows_input(path, error.get("input")):
-        message += f", got {error['input']!r}"
-    return doc.problem(path, message)
-
-
-def _shows_input(path: DataPath, value: Any) -> bool:
-    """Echo a bad scalar back, except anything near a secret."""
-    secret = any(word in str(part) for part in path for word in ("password", "token"))
-    return not secret and isinstance(value, (str, int, float, bool))
-
-
-def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
-    """Pydantic's error location, less the union tags it inserts, as a path into `data`."""
-    path: list[str | int] = []
-    node = data
-    for part in loc:
-        if _has(node, part):
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, dict) and part == node.get("type"):
-            continue  # a discriminated union's tag
-        else:
-            path.append(part)  # a missing key: name it, the line is its parent's
-            node = None
-    return tuple(path)
-
-
-def _has(node: Any, part: Any) -> bool:
-    if isinstance(node, dict):
-        return part in node
-    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-
-
-def _did_you_mean(data: Any, path: DataPath) -> str:
-    allowed = _allowed_keys(data, path[:-1])
-    close = difflib.get_close_matches(str(path[-1]), allowed, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f" (known: {', '.join(sorted(allowed))})" if allowed else ""
-
-
-def _allowed_keys(data: Any, path: DataPath) -> list[str]:
-    """The field names of the model that sits at `path` in the config data."""
-    model: Any = Config
-    node = data
-    for part in path:
-        node = node[part] if isinstance(node, (dict, list)) else None
-        model = _child_type(model, part, node)
-        if model is None:
-            return []
-    return list(model.model_fields) if _is_model(model) else []
-
-
-def _child_type(model: Any, part: str | int, node: Any) -> Any:
-    if _is_model(model):
-        field = model.model_fields.get(str(part))
-        return _pick(field.annotation, node) if field else None
-    args = typing.get_args(model)
-    if typing.get_origin(model) is list:
-        return _pick(args[0], node)
-    if typing.get_origin(model) is dict:
-        return _pick(args[1], node)
-    return None
-
-
-def _pick(annotation: Any, node: Any) -> Any:
-    """Unwrap Optional/Annotated/Union, choosing a union member by the node's `type`."""
-    while typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        members = [m for m in typing.get_args(annotation) if m is not type(None)]
-        for member in members:
-            tag = member.model_fields.get("type") if _is_model(member) else None
-            if tag and isinstance(node, dict) and node.get("type") in typing.get_args(
-                tag.annotation
-            ):
-                return member
-        return members[0] if len(members) == 1 else None
-    return annotation
-
-
-def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
 
 
 def _check_files(config: Config, doc: YamlDoc) -> list[Problem]:

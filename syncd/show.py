@@ -42,7 +42,8 @@ def _contacts(addresses: list[Address]) -> list[dict[str, Any]]:
     return [{"type": a.type, "value": a.value, "visibility": a.visibility} for a in addresses]
 
 
-def person_card(org: OrgView, person_id: str) -> dict[str, Any]:
+def person_card(org: OrgView, person_id: str, accounts: list[dict[str, Any]] | None = None,
+                changes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     person = org.person(person_id)
     primary = org.primary_engagement(person_id)
     manager = org.manager_of(person_id)
@@ -67,8 +68,13 @@ def person_card(org: OrgView, person_id: str) -> dict[str, Any]:
         "contacts": _contacts(org.contacts(person_id)),
         "leave": {"leave_type": leave.leave_type, **_dates(leave)} if leave else None,
         "roles": [{"role_type": r.role_type, "unit": r.unit} for r in org.roles(person_id)],
-        "accounts": [],
+        "accounts": [_jsonable(a) for a in accounts or []],
+        "last_changes": [_jsonable(c) for c in changes or []],
     }
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
 
 
 def unit_card(org: OrgView, unit_id: str) -> dict[str, Any]:
@@ -132,7 +138,17 @@ def render_person(card: dict[str, Any]) -> str:
     if card["roles"]:
         roles = ", ".join(f"{r['role_type']} ({r['unit'] or 'no unit'})" for r in card["roles"])
         lines.append(f"  roles:    {roles}")
-    lines.append("  accounts: " + (", ".join(map(str, card["accounts"])) or "(none)"))
+    lines.append("  accounts:" + ("" if card["accounts"] else " (none)"))
+    for account in card["accounts"]:
+        since = f" since {account['disabled_on']}" if account["disabled_on"] else ""
+        lines.append(f"    {account['target']}: {account['username']}  {account['dn']}  "
+                     f"({account['state']}{since})")
+    if card["last_changes"]:
+        lines.append("  last changes:")
+        for change in card["last_changes"]:
+            failed = f"  FAILED: {change['message']}" if change["result"] != "ok" else ""
+            lines.append(f"    {change['at'][:19]}  {change['target']}: {change['action']} "
+                         f"{change['dn']}  ({change['why']}){failed}")
     return "\n".join(lines)
 
 

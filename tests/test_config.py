@@ -72,7 +72,7 @@ def test_relative_paths_follow_the_config_file(tmp_path):
     assert config.sources[0].path == tmp_path / "org.json"
     assert config.targets[0].mapping == tmp_path / "mapping.yaml"
     assert config.store.url == f"sqlite:///{tmp_path}/state/store.db"
-    assert read_secret(config.targets[0].password_file, None).get_secret_value() == SECRET
+    assert read_secret(config.targets[0].password_file, None, what="t").get_secret_value() == SECRET
 
 
 def test_unknown_keys_are_errors_with_did_you_mean(tmp_path):
@@ -152,7 +152,7 @@ def test_inline_secret_is_refused_and_never_echoed(tmp_path, capsys):
 def test_secret_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LDAP_PW", SECRET)
     config = load_config(write(tmp_path, base(tmp_path) + ldap_target("password: ${env:LDAP_PW}")))
-    secret = read_secret(None, config.targets[0].password)
+    secret = read_secret(None, config.targets[0].password, what="t")
     assert secret.get_secret_value() == SECRET
     assert SECRET not in repr(secret) + repr(config)
 

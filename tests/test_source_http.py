@@ -172,7 +172,7 @@ def test_credentials_in_base_url_are_not_shown(api):
 
 
 def test_missing_token_file_is_a_source_error(api, tmp_path):
-    with pytest.raises(SourceError, match=r"hr: cannot read bearer.token_file .*/nope: No such"):
+    with pytest.raises(SourceError, match=r"hr: bearer.token: cannot read .*/nope: No such"):
         read_source(source(api, "api", persons_only(),
                            bearer={"token_file": str(tmp_path / "nope")}))
 

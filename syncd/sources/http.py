@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from syncd.config import HttpKind, HttpSource, read_secret
-from syncd.errors import SourceError
+from syncd.errors import SourceError, SyncdError
 from syncd.org import Snapshot
 from syncd.sources.fieldmap import MISSING, FieldMap, lookup
 
@@ -57,13 +57,9 @@ def _client(source: HttpSource) -> httpx.Client:
 
 def _secret(source: HttpSource, key: str, file: Path | None, env_ref: str | None) -> str:
     try:
-        secret = read_secret(file, env_ref)
-    except OSError as exc:
-        raise SourceError(f"{source.name}: cannot read {key}_file {file}: {exc.strerror}") from None
-    value = secret.get_secret_value() if secret else ""
-    if not value:
-        raise SourceError(f"{source.name}: {key} is empty ({file or env_ref})")
-    return value
+        return read_secret(file, env_ref, what=f"{source.name}: {key}").get_secret_value()
+    except SyncdError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def _verify(source: HttpSource) -> ssl.SSLContext | bool:

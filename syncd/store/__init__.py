@@ -15,6 +15,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from syncd.errors import StoreError
 from syncd.org import Snapshot
 from syncd.store.accept import accept
+from syncd.store.accounts import (
+    Account,
+    AuditEntry,
+    forget_accounts,
+    load_accounts,
+    person_accounts,
+    person_audit,
+    save_accounts,
+    taken_usernames,
+    write_audit,
+)
 from syncd.store.ingest import IngestResult, KindDelta, ShrinkRefused, take_snapshot
 from syncd.store.orgview import OrgView, UnitManager
 from syncd.store.schema import SCHEMA_VERSION, current_version, ingests, migrate
@@ -42,6 +53,39 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(select(ingests).order_by(ingests.c.id.desc()).limit(1)).first()
         return dict(row._mapping) if row else None
+
+    # --- what syncd owns in each target (see accounts.py) ---------------------------
+
+    def accounts(self, target: str) -> dict[tuple[str, str], Account]:
+        with self.engine.connect() as conn:
+            return load_accounts(conn, target)
+
+    def taken_usernames(self, target: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return taken_usernames(conn, target)
+
+    def save_accounts(self, items: list[Account]) -> None:
+        """Write registry rows in one transaction (reservations before creating)."""
+        with self.engine.begin() as conn:
+            save_accounts(conn, items)
+
+    def record(self, entry: AuditEntry, account: Account | None = None,
+               forget: tuple[str, str] | None = None) -> None:
+        """One applied (or refused) change: its audit row and registry update, together."""
+        with self.engine.begin() as conn:
+            write_audit(conn, [entry])
+            if account is not None:
+                save_accounts(conn, [account])
+            if forget is not None:
+                forget_accounts(conn, entry.target, [forget])
+
+    def person_accounts(self, person_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return person_accounts(conn, person_id)
+
+    def person_audit(self, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return person_audit(conn, person_id, limit)
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -86,6 +130,8 @@ def _safe(url: str) -> str:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Account",
+    "AuditEntry",
     "IngestResult",
     "KindDelta",
     "OrgView",

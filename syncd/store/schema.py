@@ -82,12 +82,51 @@ record_changes = Table(
 )
 
 
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("target", String(128), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # user | group | ou
+    Column("key", Text, primary_key=True),  # person id, group key, OU DN
+    Column("dn", Text, nullable=False),
+    Column("username", Text),
+    Column("anchor", Text),  # entryUUID, objectGUID, SCIM id
+    Column("state", String(16), nullable=False),  # pending | active | disabled | deleted
+    Column("disabled_on", Date),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_accounts_username", "target", "username"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("dn", Text, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("result", String(8), nullable=False),  # ok | error
+    Column("message", Text, nullable=False),
+    Index("ix_audit_key", "kind", "key"),
+)
+
+
 def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[meta, *org_tables.values(), ingests, record_changes])
 
 
+def _v2(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[accounts, audit])
+
+
 # Append only: a released migration is never edited, a new version is added instead.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,251 @@
+"""One cycle: ingest, map, read, plan, guard, apply, record.
+
+The only module that wires every stage together. `plan_target` computes and changes
+nothing; `apply_plan` carries out a plan one change at a time, recording each in the
+store as it lands, so a cycle killed half-way is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from syncd.config import Config, LdapTarget, ScimTarget, read_secret
+from syncd.errors import ConfigError, ObjectRejected, Problem, SyncdError
+from syncd.mapping.desired import Desired, KnownAccount, desired_state
+from syncd.mapping.rules import CompiledMapping, load_mapping
+from syncd.objects import USER, Entry, Wanted, norm_dn
+from syncd.plan.diff import Diff, Owned, diff
+from syncd.plan.guards import check_guards, hold_back
+from syncd.plan.model import Action, Change, Plan
+from syncd.plan.order import ordered
+from syncd.sources import read_sources
+from syncd.store import Account, AuditEntry, IngestResult, OrgView, Store
+from syncd.targets.base import Target
+from syncd.targets.ldap import LdapDirectory
+
+log = logging.getLogger("syncd.cycle")
+audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
+
+TargetConfig = LdapTarget | ScimTarget
+
+
+def ingest(config: Config, store: Store, force: bool = False) -> IngestResult:
+    names = ", ".join(source.name for source in config.sources)
+    result = store.ingest(read_sources(config.sources), names,
+                          config.safety.source_max_shrink, force)
+    totals = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
+    log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), totals)
+    return result
+
+
+def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
+    if name is None:
+        return list(config.targets)
+    chosen = [t for t in config.targets if t.name == name]
+    if not chosen:
+        known = ", ".join(t.name for t in config.targets) or "none configured"
+        raise ConfigError([Problem("config", None, "targets", f"no target {name!r} ({known})")])
+    return chosen
+
+
+def open_target(config: TargetConfig) -> Target:
+    if isinstance(config, LdapTarget):
+        secret = read_secret(config.password_file, config.password,
+                             what=f"target {config.name}: password")
+        return LdapDirectory(config, secret.get_secret_value())
+    raise SyncdError(f"target {config.name}: type {config.type} is not supported yet")
+
+
+@dataclass
+class Planned:
+    """A plan and what applying it needs; nothing has been changed yet."""
+
+    plan: Plan
+    target: Target
+    config: TargetConfig
+    diff: Diff
+    registry: dict[tuple[str, str], Account]
+    wanted: dict[tuple[str, str], Wanted]
+
+
+def plan_target(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
+                allow_deletes: int | None = None) -> Planned:
+    mapping = load_mapping(target_config.mapping)
+    target = open_target(target_config)
+    found = target.read(mapping.read_attributes())
+    registry = store.accounts(target_config.name)
+    desired = _desired(org, mapping, target_config, store, registry, found)
+    result = diff(desired.objects, found,
+                  {key: Owned(a.dn, a.state) for key, a in registry.items()},
+                  anchor=mapping.anchor, frozen=desired.frozen)
+    plan = Plan(
+        target=target_config.name,
+        flavour=getattr(target_config, "flavour", target_config.type),
+        base_dn=getattr(target_config, "base_dn", ""),
+        as_of=org.day.isoformat(),
+        changes=ordered(result.changes),
+        desired=_desired_counts(desired),
+        managed=result.managed,
+        foreign=result.foreign,
+        errors=desired.problems + result.problems,
+    )
+    plan.guards = check_guards(plan, config.safety.max_deletes,
+                               config.safety.max_delete_ratio, allow_deletes)
+    wanted = {(w.kind, w.key): w for w in desired.objects}
+    return Planned(plan, target, target_config, result, registry, wanted)
+
+
+def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig,
+             store: Store, registry: dict[tuple[str, str], Account], found: list[Entry]
+             ) -> Desired:
+    known = {key: KnownAccount(a.username, a.state, a.disabled_on)
+             for (kind, key), a in registry.items() if kind == USER and a.username}
+    taken = store.taken_usernames(target_config.name)
+    taken |= {v.lower() for e in found for v in e.get(mapping.username_attribute)}
+    return desired_state(
+        org, mapping, base_dn=getattr(target_config, "base_dn", ""),
+        variables=target_config.vars, known=known, taken=taken,
+        lookup=_correlation_index(mapping, registry, found),
+    )
+
+
+def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str], Account],
+                       found: list[Entry]) -> Callable[[str, str], Entry | None]:
+    """Entries a correlation rule may adopt: not ours, found by attribute value."""
+    ours = {norm_dn(a.dn) for a in registry.values()}
+    claimed = {key for kind, key in registry if kind == USER}
+    index: dict[tuple[str, str], Entry] = {}
+    for attribute, _ in mapping.correlate:
+        for entry in found:
+            if norm_dn(entry.dn) in ours or set(entry.get(mapping.anchor)) & claimed:
+                continue
+            for value in entry.get(attribute):
+                index.setdefault((attribute.lower(), value.lower()), entry)
+    return lambda attribute, value: index.get((attribute.lower(), value.lower()))
+
+
+def _desired_counts(desired: Desired) -> dict[str, int]:
+    counts = {"user": 0, "group": 0}
+    for w in desired.objects:
+        if w.kind in counts and w.state == "active":
+            counts[w.kind] += 1
+    return counts
+
+
+def dry_render(config: Config, store: Store, day: date) -> list[str]:
+    """Compile every mapping and render it against the store, contacting no target:
+    what `syncd validate` runs. Returns the objects that fail to render."""
+    org = store.org(day)
+    problems = []
+    for target_config in config.targets:
+        mapping = load_mapping(target_config.mapping)
+        desired = desired_state(org, mapping, base_dn=getattr(target_config, "base_dn", ""),
+                                variables=target_config.vars, known={}, taken=set(),
+                                lookup=lambda attribute, value: None)
+        problems += desired.problems
+    return problems
+
+
+# --- apply -------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    target: str
+    plan: Plan
+    applied: list[Change] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    held: list[Change] = field(default_factory=list)
+
+    @property
+    def result(self) -> str:
+        return "guarded" if self.held else "success"
+
+
+def apply_plan(planned: Planned, store: Store, day: date) -> Outcome:
+    """Carry out a plan change by change; a refused object is recorded and skipped.
+
+    Guarded plans apply only what is not destructive. New objects are reserved in the
+    registry before they are created, so their names survive a crash. TargetUnavailable
+    ends the cycle: what landed so far is recorded, the next cycle plans the rest.
+    """
+    plan = planned.plan
+    outcome = Outcome(plan.target, plan)
+    changes = plan.changes
+    if plan.tripped:
+        changes, outcome.held = hold_back(changes)
+        for guard in plan.tripped:
+            log.warning("%s: guard %s tripped (%g > %g): %d destructive change(s) held back; "
+                        "`syncd apply --allow-deletes N` accepts them once", plan.target,
+                        guard.name, guard.value, guard.limit, len(outcome.held))
+    store.save_accounts([_account(planned, c, day, pending=True) for c in changes
+                         if c.action is Action.CREATE])
+    for change in changes:
+        _apply_one(planned, store, change, day, outcome)
+    store.save_accounts(_settled(planned, day))
+    return outcome
+
+
+def _apply_one(planned: Planned, store: Store, change: Change, day: date,
+               outcome: Outcome) -> None:
+    try:
+        anchor = planned.target.apply(change)
+    except ObjectRejected as exc:
+        log.error("%s: %s %s %s refused: %s", planned.plan.target, change.action.word,
+                  change.kind, change.dn, exc)
+        store.record(_audit(planned, change, "error", str(exc)))
+        outcome.rejected.append(str(exc))
+        return
+    entry = _audit(planned, change, "ok")
+    audit_log.info("%s", json.dumps({"at": datetime.now(UTC).isoformat(), **entry.__dict__},
+                                    ensure_ascii=False))
+    account, forget = None, None
+    if change.action is Action.DELETE:
+        forget = (change.kind, change.key)
+    else:
+        account = _account(planned, change, day, anchor=anchor)
+    store.record(entry, account, forget)
+    outcome.applied.append(change)
+
+
+def _account(planned: Planned, change: Change, day: date, *, pending: bool = False,
+             anchor: str | None = None) -> Account:
+    old = planned.registry.get((change.kind, change.key))
+    disabled = change.action is Action.DISABLE
+    state = "pending" if pending else ("disabled" if disabled else "active")
+    return Account(
+        target=planned.plan.target, kind=change.kind, key=change.key,
+        dn=change.new_dn or change.dn, username=change.username or (old and old.username),
+        anchor=anchor or (old and old.anchor), state=state,
+        disabled_on=(old.disabled_on if old and old.disabled_on else day) if disabled else None,
+    )
+
+
+def _settled(planned: Planned, day: date) -> list[Account]:
+    """Registry rows for objects already as wanted: adopted entries, and work a killed
+    cycle finished in the target but not in the registry."""
+    rows = []
+    for wanted, entry in planned.diff.in_sync:
+        old = planned.registry.get((wanted.kind, wanted.key))
+        state = "disabled" if wanted.state == "disabled" else "active"
+        if old and old.state == state and norm_dn(old.dn) == norm_dn(entry.dn):
+            continue
+        disabled_on = (old.disabled_on if old and old.disabled_on else day) if (
+            state == "disabled") else None
+        rows.append(Account(planned.plan.target, wanted.kind, wanted.key, entry.dn,
+                            wanted.username or (old and old.username),
+                            entry.anchor or (old and old.anchor), state, disabled_on))
+    return rows
+
+
+def _audit(planned: Planned, change: Change, result: str, message: str = "") -> AuditEntry:
+    return AuditEntry(
+        target=planned.plan.target, kind=change.kind, key=change.key,
+        dn=change.new_dn or change.dn, action=change.action.word,
+        attributes=[a.as_dict() for a in change.attributes], why=change.why,
+        rule=change.rule, source=change.source, result=result, message=message,
+    )

@@ -1,0 +1,64 @@
+"""What a template can read about a person, a group or a unit.
+
+README.md ("Mapping cookbook") lists these names; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from syncd.org import Person, Unit
+from syncd.store import OrgView
+
+
+def person_context(
+    org: OrgView, person: Person, window: int, common: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything about `person` on `org.day`; `primary` falls back to the next
+    engagement inside the pre-provision window, so a future hire renders too."""
+    pid = person.id
+    active = org.active_engagements(pid)
+    upcoming = org.upcoming_engagements(pid, window)
+    primary = org.primary_engagement(pid) or (upcoming[0] if upcoming else None)
+    primary_unit = org.units[primary.unit] if primary else None
+    post = org.nearest_manager(primary.unit, excluding=pid) if primary else None
+    email = _first(org, pid, "email")
+    leave = org.leave(pid)
+    return {
+        **common,
+        "person": person,
+        "extra": person.extra or {},
+        "engagements": active,
+        "upcoming": upcoming,
+        "engaged": bool(active or upcoming),
+        "primary": primary,
+        "primary_unit": primary_unit,
+        "units": org.units_of(pid),
+        "unit_ids": [e.unit for e in active],
+        "manager": post.person if post else None,
+        "email": email,
+        "phone": _first(org, pid, "phone"),
+        "leave": leave,
+        "on_leave": leave is not None,
+        "roles": org.roles(pid),
+        "associations": org.associations(pid),
+        "is_manager": org.is_manager(pid),
+        "managed_units": org.managed_units(pid),
+    }
+
+
+def _first(org: OrgView, owner: str, kind: str) -> str | None:
+    """The first public address of a kind (email, phone)."""
+    for address in org.contacts(owner):
+        if address.type == kind:
+            return address.value
+    return None
+
+
+def common_context(day: date, base_dn: str, variables: dict[str, Any]) -> dict[str, Any]:
+    return {"today": day, "base_dn": base_dn, "vars": variables}
+
+
+def unit_context(unit: Unit | None, common: dict[str, Any]) -> dict[str, Any]:
+    return {**common, "unit": unit}

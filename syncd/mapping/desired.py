@@ -1,0 +1,391 @@
+"""From the org on one day and a compiled mapping to the objects that should exist.
+
+Pure: it reads an OrgView and plain facts about the target (the accounts syncd already
+has there, which usernames are taken, which foreign entries a correlation rule may
+adopt) and returns `Wanted` objects. It never talks to a directory.
+
+Two passes over the people: first who has an account, in what state and with which
+username (usernames are stable: a known one is always reused); then the attributes,
+which may name other people's entries (`manager_dn`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from syncd.mapping.context import common_context, person_context, unit_context
+from syncd.mapping.rules import CompiledGroup, CompiledMapping
+from syncd.mapping.templating import Template, TemplateError
+from syncd.mapping.usernames import UsernameError, generate_username, name_parts
+from syncd.objects import GROUP, OU, USER, Attrs, Entry, Wanted, norm_dn, values
+from syncd.org import Person
+from syncd.store import OrgView
+
+ACTIVE, DISABLED, DELETED = "active", "disabled", "deleted"
+
+
+@dataclass(frozen=True)
+class KnownAccount:
+    """What the target already holds for a person (from syncd's registry)."""
+
+    username: str
+    state: str  # pending | active | disabled | deleted
+    disabled_on: date | None = None
+
+
+@dataclass
+class Desired:
+    objects: list[Wanted] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    frozen: set[str] = field(default_factory=set)  # person ids left exactly as they are
+
+
+@dataclass
+class _Account:
+    person_id: str
+    state: str
+    username: str
+    dn: str
+    context: dict[str, Any]
+    why: str
+    source: str = ""
+    adopt_dn: str | None = None
+
+
+Lookup = Callable[[str, str], Entry | None]
+
+
+def desired_state(
+    org: OrgView,
+    mapping: CompiledMapping,
+    *,
+    base_dn: str,
+    variables: dict[str, Any],
+    known: dict[str, KnownAccount],
+    taken: set[str],
+    lookup: Lookup,
+) -> Desired:
+    """Every OU, user and group the mapping wants in one target on `org.day`."""
+    return _Builder(org, mapping, base_dn, variables, known, taken, lookup).build()
+
+
+class _Builder:
+    def __init__(
+        self,
+        org: OrgView,
+        mapping: CompiledMapping,
+        base_dn: str,
+        variables: dict[str, Any],
+        known: dict[str, KnownAccount],
+        taken: set[str],
+        lookup: Lookup,
+    ):
+        self.org, self.mapping, self.base_dn = org, mapping, base_dn
+        self.known, self.taken, self.lookup = known, {t.lower() for t in taken}, lookup
+        self.common = common_context(org.day, base_dn, variables)
+        self.lifecycle = mapping.spec.lifecycle
+        self.out = Desired()
+        self.unit_dns: dict[str, str] = {}
+
+    def build(self) -> Desired:
+        self._containers()
+        accounts = self._accounts()
+        dn_of = {a.person_id: a.dn for a in accounts if a.state == ACTIVE}
+        for account in accounts:
+            self._user(account, dn_of)
+        active = [a for a in accounts if a.state == ACTIVE and a.person_id not in self.out.frozen]
+        for group in self.mapping.groups:
+            self._groups(group, active, {a.person_id: a.dn for a in active})
+        return self.out
+
+    # --- helpers -------------------------------------------------------------------
+
+    def absolute(self, dn: str) -> str:
+        """Mapping DNs are relative to the target's base DN."""
+        dn = dn.strip()
+        if not dn or norm_dn(dn).endswith(norm_dn(self.base_dn)):
+            return dn
+        return f"{dn},{self.base_dn}"
+
+    def render(self, template: Template, context: dict[str, Any], label: str) -> str:
+        return template.render(context, label=label)
+
+    def problem(self, exc: TemplateError | UsernameError) -> None:
+        self.out.problems.append(str(exc.problem) if isinstance(exc, TemplateError) else str(exc))
+
+    # --- OUs -----------------------------------------------------------------------
+
+    def _containers(self) -> None:
+        spec = self.mapping.spec
+        containers = list(spec.containers)
+        if spec.ou_tree and spec.ou_tree.under not in containers:
+            containers.append(spec.ou_tree.under)
+        for rdn in containers:
+            self._ou(self.absolute(rdn), "container of the mapping")
+        if self.mapping.ou_rdn is not None and spec.ou_tree:
+            under = self.absolute(spec.ou_tree.under)
+            for unit in sorted(self.org.units.values(), key=lambda u: u.id):
+                if unit.active_on(self.org.day):
+                    self._unit_ou(unit.id, under)
+
+    def _unit_ou(self, unit_id: str, under: str) -> str:
+        if unit_id in self.unit_dns:
+            return self.unit_dns[unit_id]
+        unit = self.org.units[unit_id]
+        parent = self._unit_ou(unit.parent, under) if unit.parent else under
+        assert self.mapping.ou_rdn is not None
+        rdn = self.mapping.ou_rdn.render(unit_context(unit, self.common), label=f"unit {unit.id}")
+        dn = self.unit_dns[unit_id] = f"{rdn},{parent}"
+        self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", source=f"units/{unit.id}")
+        return dn
+
+    def _ou(self, dn: str, why: str, source: str = "") -> None:
+        attribute, _, value = dn.split(",", 1)[0].partition("=")
+        attrs: Attrs = {"objectClass": ("organizationalUnit",), attribute: (value,)}
+        self.out.objects.append(
+            Wanted(
+                kind=OU,
+                key=norm_dn(dn),
+                dn=dn,
+                attrs={},
+                create_only=attrs,
+                why=why,
+                rule="containers",
+                source=source,
+            )
+        )
+
+    # --- who has an account --------------------------------------------------------
+
+    def _accounts(self) -> list[_Account]:
+        accounts = []
+        for person in sorted(self.org.persons.values(), key=lambda p: p.id):
+            try:
+                account = self._account(person)
+            except (TemplateError, UsernameError) as exc:
+                self.problem(exc)
+                self.out.frozen.add(person.id)
+                continue
+            if account:
+                accounts.append(account)
+        for person_id in sorted(self.known.keys() - self.org.persons.keys()):
+            account = self._leaver(
+                person_id,
+                {**self.common, "person": None},
+                "the person is no longer in the org store",
+            )
+            if account:
+                accounts.append(account)
+        return accounts
+
+    def _account(self, person: Person) -> _Account | None:
+        label = f"person {person.id} ({person.name})"
+        context = person_context(self.org, person, self.lifecycle.pre_provision_days, self.common)
+        if not self.mapping.when.evaluate(context, label=label):
+            return self._leaver(person.id, context, self._why_not(context))
+        known = self.known.get(person.id)
+        adopt_dn = None
+        if known:
+            username = known.username
+        else:
+            username, adopt_dn = self._correlate(context, label) or (None, None)
+            username = username or self._new_username(person, label)
+        self.taken.add(username.lower())
+        context = {
+            **context,
+            "username": username,
+            "unit_dn": self.unit_dns.get(context["primary"].unit) if context["primary"] else None,
+        }
+        dn = self.absolute(self.render(self.mapping.dn, context, label))
+        return _Account(
+            person.id,
+            ACTIVE,
+            username,
+            dn,
+            context,
+            self._why(context, known),
+            source=f"engagements/{context['primary'].id}" if context["primary"] else "",
+            adopt_dn=adopt_dn,
+        )
+
+    def _leaver(self, person_id: str, context: dict[str, Any], why: str) -> _Account | None:
+        known = self.known.get(person_id)
+        if known is None or known.state == DELETED:
+            return None
+        context = {**context, "username": known.username}
+        label = f"person {person_id}"
+        dn = self.absolute(self.render(self.mapping.disabled_dn, context, label))
+        if known.disabled_on is not None:
+            due = known.disabled_on + timedelta(days=self.lifecycle.delete_after_days)
+            if self.org.day >= due:
+                why = (
+                    f"disabled since {known.disabled_on}, past delete_after_days "
+                    f"({self.lifecycle.delete_after_days})"
+                )
+                return _Account(person_id, DELETED, known.username, dn, context, why)
+        return _Account(person_id, DISABLED, known.username, dn, context, why)
+
+    def _why_not(self, context: dict[str, Any]) -> str:
+        ended = [
+            e.valid_to
+            for e in self.org.engagements(context["person"].id)
+            if e.valid_to and e.valid_to < self.org.day
+        ]
+        if ended and not context["engaged"]:
+            return f"last engagement ended {max(ended)}"
+        if context["engaged"]:
+            return "the mapping's `when` condition is false"
+        return "no engagement today or within the pre-provision window"
+
+    def _why(self, context: dict[str, Any], known: KnownAccount | None) -> str:
+        days = self.lifecycle.pre_provision_days
+        if not context["engagements"] and context["upcoming"]:
+            start = context["upcoming"][0].valid_from
+            return f"engagement starts {start}, inside pre-provision window ({days} d)"
+        if known and known.state == DISABLED:
+            return "engaged again: re-enabled with the same username"
+        primary = context["primary"]
+        if primary is None:
+            return "the mapping's `when` condition is true"
+        job = primary.job_function or "employee"
+        return f"engaged as {job} in {self.org.units[primary.unit].name}"
+
+    def _correlate(self, context: dict[str, Any], label: str) -> tuple[str, str] | None:
+        """A pre-existing entry a correlation rule adopts: its username and DN."""
+        for attribute, template in self.mapping.correlate:
+            value = template.render(context, label=label)
+            entry = self.lookup(attribute, value) if value else None
+            username = entry.first(self.mapping.username_attribute) if entry else None
+            if entry and username:
+                return username, entry.dn
+        return None
+
+    def _new_username(self, person: Person, label: str) -> str:
+        parts = name_parts(person.given_name, person.surname, person.nickname)
+        return generate_username(
+            parts, self.mapping.usernames, lambda name: name.lower() in self.taken, label=label
+        )
+
+    # --- users ---------------------------------------------------------------------
+
+    def _user(self, account: _Account, dn_of: dict[str, str]) -> None:
+        users = self.mapping.spec.users
+        identity: Attrs = {
+            users.anchor: (account.person_id,),
+            self.mapping.username_attribute: (account.username,),
+        }
+        label = f"person {account.person_id}"
+        try:
+            if account.state == ACTIVE:
+                attrs, create_only = self._active_attributes(account, dn_of, label)
+            else:
+                attrs = self._rendered(self.mapping.disabled_attributes, account.context, label)
+                create_only = {}
+        except TemplateError as exc:
+            self.problem(exc)
+            self.out.frozen.add(account.person_id)
+            return
+        self.out.objects.append(
+            Wanted(
+                kind=USER,
+                key=account.person_id,
+                dn=account.dn,
+                attrs={**identity, **attrs},
+                create_only={"objectClass": tuple(users.object_classes), **create_only},
+                state=account.state,
+                why=account.why,
+                rule="users",
+                source=account.source,
+                username=account.username,
+                adopt_dn=account.adopt_dn,
+                multi=frozenset(
+                    n for n, t in self.mapping.attributes.items() if isinstance(t, tuple)
+                ),
+                sensitive=frozenset(users.sensitive),
+            )
+        )
+
+    def _active_attributes(
+        self, account: _Account, dn_of: dict[str, str], label: str
+    ) -> tuple[Attrs, Attrs]:
+        manager = account.context["manager"]
+        context = {
+            **account.context,
+            "dn": account.dn,
+            "manager_dn": dn_of.get(manager.id) if manager else None,
+        }
+        attrs: Attrs = {}
+        for name, template in self.mapping.attributes.items():
+            if isinstance(template, tuple):
+                attrs[name] = values([t.render(context, label=label) for t in template])
+            else:
+                attrs[name] = values(template.render(context, label=label))
+        return attrs, self._rendered(self.mapping.create_only, context, label)
+
+    def _rendered(
+        self, templates: dict[str, Template], context: dict[str, Any], label: str
+    ) -> Attrs:
+        return {name: values(t.render(context, label=label)) for name, t in templates.items()}
+
+    # --- groups --------------------------------------------------------------------
+
+    def _groups(self, group: CompiledGroup, active: list[_Account], dn_of: dict[str, str]) -> None:
+        rule = group.rule
+        members: dict[str, list[str]] = defaultdict(list)
+        for account in active:
+            label = f"person {account.person_id}"
+            try:
+                result = group.members.evaluate(account.context, label=label)
+            except TemplateError as exc:
+                self.problem(exc)
+                continue
+            keys = ([rule.key] if result else []) if rule.key else _keys(result)
+            for key in dict.fromkeys(keys):  # two engagements in one unit: one membership
+                members[key].append(account.person_id)
+        for key in sorted(members):
+            self._group(group, key, members[key], dn_of)
+
+    def _group(
+        self, group: CompiledGroup, key: str, person_ids: list[str], dn_of: dict[str, str]
+    ) -> None:
+        rule = group.rule
+        unit = self.org.units.get(key)
+        context = {
+            **unit_context(unit, self.common),
+            "key": key,
+            "members": [self.org.persons[p] for p in person_ids if p in self.org.persons],
+        }
+        label = f"group {rule.name}:{key}"
+        try:
+            dn = self.absolute(group.dn.render(context, label=label))
+            attrs = self._rendered(group.attributes, context, label)
+        except TemplateError as exc:
+            self.problem(exc)
+            return
+        attrs[rule.member_attribute] = tuple(sorted(dn_of[p] for p in person_ids))
+        self.out.objects.append(
+            Wanted(
+                kind=GROUP,
+                key=f"{rule.name}:{key}",
+                dn=dn,
+                attrs=attrs,
+                create_only={"objectClass": tuple(rule.object_classes)},
+                why=f"{len(person_ids)} member(s)",
+                rule=f"groups.{rule.name}",
+                source=f"units/{key}" if unit else "",
+                multi=frozenset({rule.member_attribute}),
+            )
+        )
+
+
+def _keys(result: Any) -> list[str]:
+    """A members expression gives one key, a list of keys, or nothing."""
+    if result is None or result is False or result == "":
+        return []
+    if isinstance(result, str):
+        return [result]
+    return [str(key) for key in result if key not in (None, "")]

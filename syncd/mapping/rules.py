@@ -1,0 +1,236 @@
+"""Mapping files: the YAML schema, and compiling every template in it once.
+
+A mapping says, for one target, who gets an account, what the entry looks like, which
+groups and OUs exist, and the lifecycle. Every template is compiled at load time, so a
+syntax error is reported with its file and line before anything is contacted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncd.errors import ConfigError, Problem
+from syncd.mapping.templating import (
+    Expression,
+    Template,
+    TemplateError,
+    compile_expression,
+    compile_template,
+    make_environment,
+)
+from syncd.mapping.usernames import UsernamePolicy
+from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
+from syncd.yamlmodel import validate_model
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Lifecycle(Model):
+    pre_provision_days: int = Field(14, ge=0, description="create accounts this early")
+    delete_after_days: int = Field(30, ge=0, description="delete this long after disabling")
+
+
+class UsernameRule(Model):
+    attribute: str = Field("uid", description="the entry attribute that holds the username")
+    patterns: list[str] = Field(min_length=1, description="tried in order")
+    numbered: str | None = Field(None, description="with n = 2, 3, ... when all are taken")
+    max_length: int = Field(12, ge=3, le=64)
+    forbidden: list[str] = Field(default_factory=list)
+
+
+class Correlation(Model):
+    """Adopt a pre-existing entry whose `attribute` equals the rendered `value`."""
+
+    attribute: str
+    value: str
+
+
+class UserRule(Model):
+    when: str = Field("engaged", description="expression: who gets an account")
+    dn: str
+    disabled_dn: str
+    object_classes: list[str] = Field(min_length=1)
+    anchor: str = Field("employeeNumber", description="holds the person id on the entry")
+    username: UsernameRule
+    correlate: list[Correlation] = Field(default_factory=list)
+    attributes: dict[str, str | list[str]] = Field(default_factory=dict)
+    create_only: dict[str, str] = Field(
+        default_factory=dict, description="set when the entry is created, never compared"
+    )
+    disabled_attributes: dict[str, str] = Field(default_factory=dict)
+    sensitive: list[str] = Field(default_factory=list, description="never shown in a plan")
+
+
+class GroupRule(Model):
+    name: str
+    key: str | None = Field(None, description="one static group; else one per member key")
+    members: str = Field(description="expression per account holder: keys, or true/false")
+    dn: str
+    object_classes: list[str] = Field(min_length=1)
+    member_attribute: str = "member"
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class OuTree(Model):
+    """Mirror the unit tree as OUs under `under`; users can be placed with `unit_dn`."""
+
+    under: str
+    rdn: str = "ou={{ unit.name | dn_escape }}"
+
+
+class MappingFile(Model):
+    lifecycle: Lifecycle = Lifecycle()
+    containers: list[str] = Field(default_factory=list, description="RDNs below base_dn")
+    users: UserRule
+    groups: list[GroupRule] = Field(default_factory=list)
+    ou_tree: OuTree | None = None
+
+
+# --- compiled form -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledGroup:
+    rule: GroupRule
+    members: Expression
+    dn: Template
+    attributes: dict[str, Template]
+
+
+@dataclass(frozen=True)
+class CompiledMapping:
+    """A mapping file with every template compiled, ready to render many times."""
+
+    file: str
+    spec: MappingFile
+    when: Expression
+    dn: Template
+    disabled_dn: Template
+    usernames: UsernamePolicy
+    correlate: tuple[tuple[str, Template], ...]
+    attributes: dict[str, Template | tuple[Template, ...]]
+    create_only: dict[str, Template]
+    disabled_attributes: dict[str, Template]
+    groups: tuple[CompiledGroup, ...]
+    ou_rdn: Template | None
+
+    @property
+    def username_attribute(self) -> str:
+        return self.spec.users.username.attribute
+
+    @property
+    def anchor(self) -> str:
+        return self.spec.users.anchor
+
+    def read_attributes(self) -> set[str]:
+        """Every attribute syncd needs to read back to compare or correlate."""
+        users = self.spec.users
+        names = {
+            users.anchor,
+            users.username.attribute,
+            *users.attributes,
+            *users.disabled_attributes,
+            *(c.attribute for c in users.correlate),
+        }
+        for group in self.spec.groups:
+            names |= {group.member_attribute, *group.attributes}
+        return names
+
+
+def load_mapping(path: Path) -> CompiledMapping:
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([doc.problem((), "a mapping file is a mapping of keys")])
+    spec = validate_model(doc, MappingFile)
+    return _Compiler(doc).compile(spec)
+
+
+class _Compiler:
+    """Compiles each template with its file, line and path; collects every problem."""
+
+    def __init__(self, doc: YamlDoc):
+        self.doc = doc
+        self.env = make_environment()
+        self.problems: list[Problem] = []
+
+    def template(self, source: str, path: DataPath) -> Template:
+        return self._compile(compile_template, source, path)
+
+    def expression(self, source: str, path: DataPath) -> Expression:
+        return self._compile(compile_expression, source, path)
+
+    def _compile(self, compiler: Any, source: str, path: DataPath) -> Any:
+        try:
+            return compiler(
+                self.env,
+                source,
+                file=self.doc.file,
+                line=self.doc.line_of(path) or 1,
+                path=format_path(path),
+            )
+        except TemplateError as exc:
+            self.problems.append(exc.problem)
+            return None
+
+    def templates(self, items: dict[str, str], path: DataPath) -> dict[str, Template]:
+        return {name: self.template(value, (*path, name)) for name, value in items.items()}
+
+    def compile(self, spec: MappingFile) -> CompiledMapping:
+        users = spec.users
+        u: DataPath = ("users",)
+        attributes: dict[str, Template | tuple[Template, ...]] = {}
+        for name, value in users.attributes.items():
+            path = (*u, "attributes", name)
+            attributes[name] = (
+                tuple(self.template(v, (*path, i)) for i, v in enumerate(value))
+                if isinstance(value, list)
+                else self.template(value, path)
+            )
+        names = users.username
+        policy = UsernamePolicy(
+            patterns=tuple(
+                self.template(p, (*u, "username", "patterns", i))
+                for i, p in enumerate(names.patterns)
+            ),
+            numbered=self.template(names.numbered, (*u, "username", "numbered"))
+            if names.numbered
+            else None,
+            max_length=names.max_length,
+            forbidden=frozenset(word.lower() for word in names.forbidden),
+        )
+        compiled = CompiledMapping(
+            file=self.doc.file,
+            spec=spec,
+            when=self.expression(users.when, (*u, "when")),
+            dn=self.template(users.dn, (*u, "dn")),
+            disabled_dn=self.template(users.disabled_dn, (*u, "disabled_dn")),
+            usernames=policy,
+            correlate=tuple(
+                (c.attribute, self.template(c.value, (*u, "correlate", i, "value")))
+                for i, c in enumerate(users.correlate)
+            ),
+            attributes=attributes,
+            create_only=self.templates(users.create_only, (*u, "create_only")),
+            disabled_attributes=self.templates(
+                users.disabled_attributes, (*u, "disabled_attributes")
+            ),
+            groups=tuple(self._group(rule, ("groups", i)) for i, rule in enumerate(spec.groups)),
+            ou_rdn=self.template(spec.ou_tree.rdn, ("ou_tree", "rdn")) if spec.ou_tree else None,
+        )
+        if self.problems:
+            raise ConfigError(self.problems)
+        return compiled
+
+    def _group(self, rule: GroupRule, path: DataPath) -> CompiledGroup:
+        return CompiledGroup(
+            rule=rule,
+            members=self.expression(rule.members, (*path, "members")),
+            dn=self.template(rule.dn, (*path, "dn")),
+            attributes=self.templates(rule.attributes, (*path, "attributes")),
+        )

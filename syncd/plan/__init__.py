@@ -1,0 +1,1 @@
+"""Plan: diff wanted against found, order it, guard it, render it."""

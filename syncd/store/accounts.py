@@ -1,0 +1,128 @@
+"""What syncd owns in each target, and what it did there.
+
+`accounts` is the registry: one row per object syncd created or adopted (users, groups,
+OUs), with the username given (kept forever, through disable and re-hire), the DN last
+seen, the target's own id and when it was disabled. A row is written *before* the object
+is created, so a process killed between the two leaves a reservation the next cycle
+finishes, never an orphan with a new name. `audit` keeps one row per applied change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from syncd.store.schema import accounts, audit
+
+PENDING = "pending"  # reserved, not yet seen in the target
+ACTIVE = "active"
+DISABLED = "disabled"
+
+
+@dataclass
+class Account:
+    target: str
+    kind: str
+    key: str
+    dn: str
+    username: str | None = None
+    anchor: str | None = None
+    state: str = PENDING
+    disabled_on: date | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "kind": self.kind, "key": self.key, "dn": self.dn,
+            "username": self.username, "anchor": self.anchor, "state": self.state,
+            "disabled_on": self.disabled_on, "updated_at": datetime.now(UTC),
+        }
+
+
+@dataclass
+class AuditEntry:
+    target: str
+    kind: str
+    key: str
+    dn: str
+    action: str
+    attributes: list[dict[str, Any]]
+    why: str
+    rule: str
+    source: str
+    result: str  # ok | error
+    message: str = ""
+
+
+def load_accounts(conn: Connection, target: str) -> dict[tuple[str, str], Account]:
+    rows = conn.execute(select(accounts).where(accounts.c.target == target))
+    return {
+        (row.kind, row.key): Account(row.target, row.kind, row.key, row.dn, row.username,
+                                     row.anchor, row.state, row.disabled_on)
+        for row in rows
+    }
+
+
+def taken_usernames(conn: Connection, target: str) -> set[str]:
+    """Every username ever given in this target, lower-cased: never given twice."""
+    rows = conn.execute(
+        select(accounts.c.username).where(
+            and_(accounts.c.target == target, accounts.c.username.is_not(None))
+        )
+    )
+    return {name.lower() for (name,) in rows}
+
+
+def save_accounts(conn: Connection, items: Iterable[Account]) -> None:
+    """Insert or update registry rows (a portable upsert: delete, then insert)."""
+    items = list(items)
+    for item in items:
+        conn.execute(delete(accounts).where(and_(
+            accounts.c.target == item.target, accounts.c.kind == item.kind,
+            accounts.c.key == item.key)))
+    if items:
+        conn.execute(insert(accounts), [item.row() for item in items])
+
+
+def forget_accounts(conn: Connection, target: str, keys: Iterable[tuple[str, str]]) -> None:
+    """Drop registry rows of deleted objects; users keep theirs so the name stays theirs."""
+    for kind, key in keys:
+        if kind == "user":
+            conn.execute(update(accounts).where(and_(
+                accounts.c.target == target, accounts.c.kind == kind, accounts.c.key == key,
+            )).values(state="deleted", updated_at=datetime.now(UTC)))
+        else:
+            conn.execute(delete(accounts).where(and_(
+                accounts.c.target == target, accounts.c.kind == kind, accounts.c.key == key)))
+
+
+def write_audit(conn: Connection, entries: Iterable[AuditEntry]) -> None:
+    now = datetime.now(UTC)
+    rows = [{**entry.__dict__, "at": now} for entry in entries]
+    if rows:
+        conn.execute(insert(audit), rows)
+
+
+def person_accounts(conn: Connection, person_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(accounts.c.target, accounts.c.username, accounts.c.dn, accounts.c.state,
+               accounts.c.disabled_on)
+        .where(and_(accounts.c.kind == "user", accounts.c.key == person_id))
+        .order_by(accounts.c.target)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def person_audit(conn: Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The last changes made to a person's accounts, newest first."""
+    rows = conn.execute(
+        select(audit.c.at, audit.c.target, audit.c.dn, audit.c.action, audit.c.why,
+               audit.c.result, audit.c.message)
+        .where(and_(audit.c.kind == "user", audit.c.key == person_id))
+        .order_by(audit.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]

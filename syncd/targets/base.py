@@ -1,0 +1,29 @@
+"""The one small interface every target plugin implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from syncd.objects import Entry
+from syncd.plan.model import Change
+
+
+class Target(Protocol):
+    """A directory or service syncd writes to.
+
+    `read` returns every entry below the target's base with the named attributes (plus
+    objectClass), so that the planner can tell ours from foreign and check usernames
+    against the whole directory. `apply` carries out one change and returns the
+    target's own id for a created object (objectGUID, SCIM id) where it has one.
+    Library exceptions never escape: TargetUnavailable when the server cannot be used
+    at all, ObjectRejected when it refused this one change.
+    """
+
+    name: str
+
+    def read(self, attributes: Iterable[str]) -> list[Entry]: ...
+
+    def apply(self, change: Change) -> str | None: ...
+
+    def close(self) -> None: ...

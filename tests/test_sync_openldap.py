@@ -1,0 +1,296 @@
+"""Every rule of CONTRACT section 3, against a real slapd, through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.sync_env import DAY, SyncEnv
+
+pytestmark = pytest.mark.slapd
+
+
+@pytest.fixture
+def env(tmp_path, slapd) -> SyncEnv:
+    return SyncEnv(tmp_path, slapd)
+
+
+def test_new_hires_get_entries_with_every_contract_attribute(env, capsys):
+    code, out, err = env.apply(capsys)
+    assert code == 0, out + err
+    dn, attrs = env.user("p2")
+    assert dn == f"uid=aaseo,ou=people,{env.base}"
+    assert attrs["objectClass"] == ["inetOrgPerson"]
+    assert attrs["employeeNumber"] == ["p2"]
+    assert attrs["cn"] == ["Åse Østergård"]
+    assert attrs["displayName"] == ["Åsa Østergård"]
+    assert attrs["givenName"] == ["Åse"] and attrs["sn"] == ["Østergård"]
+    assert attrs["title"] == ["Lærer"]
+    assert attrs["ou"] == ["Ærtebjerg Skole"] and attrs["departmentNumber"] == ["skole"]
+    assert attrs["mail"] == ["aaseo@kolding.example"]  # the public address is secret: fallback
+    assert attrs["telephoneNumber"] == ["+45 7979 1234"]
+    assert attrs["manager"] == [f"uid=jensh,ou=people,{env.base}"]  # p3 manages skole
+    assert env.user("p1")[1]["mail"] == ["direktoer@kolding.example"]
+
+
+def test_manager_is_nearest_up_the_tree_and_never_oneself(env, capsys):
+    env.apply(capsys)
+    assert env.user("p3")[1]["manager"] == [env.user("p1")[0]]  # skole's own manager is p3
+    assert env.user("p5")[1]["manager"] == [env.user("p1")[0]]  # born has none: root's
+    assert "manager" not in env.user("p1")[1]  # the top manager has nobody above
+
+
+def test_usernames_are_ascii_unique_and_transliterated(env, capsys):
+    env.apply(capsys)
+    uids = {pid: attrs["uid"][0] for pid, (_, attrs) in env.users().items()}
+    assert uids == {"p1": "soerena", "p2": "aaseo", "p3": "jensh", "p4": "jhansen",
+                    "p5": "reneel"}
+
+
+def test_groups_per_unit_and_managers(env, capsys):
+    env.apply(capsys)
+    assert env.members("aertebjerg-skole") == {env.dn("p2"), env.dn("p3")}
+    assert env.members("it-afdelingen") == {env.dn("p4")}
+    assert env.members("managers") == {env.dn("p1"), env.dn("p3")}
+    groups = env.search("(objectClass=groupOfNames)", f"ou=groups,{env.base}")
+    # the units with members only: born (p5), root (p1), skole, it; and managers
+    assert len(groups) == 5
+
+
+def test_plan_after_apply_is_empty(env, capsys):
+    env.apply(capsys)
+    plan = env.plan(capsys)
+    assert plan["changes"] == [], plan["changes"]
+    code, _, _ = env.run(capsys, "plan", "--today", DAY, "--detailed-exitcode")
+    assert code == 0
+
+
+def test_plan_changes_nothing_and_detailed_exitcode(env, capsys):
+    code, out, _ = env.run(capsys, "plan", "--today", DAY, "--detailed-exitcode")
+    assert code == 2
+    assert "+ user  p2  uid=aaseo,ou=people" in out
+    assert env.search("(employeeNumber=*)") == {}
+
+
+def test_future_hire_inside_and_outside_the_window(env, capsys):
+    env.org["persons"] += [{"id": "f7", "given_name": "Fremtidig", "surname": "Syv"},
+                           {"id": "f40", "given_name": "Fremtidig", "surname": "Fyrre"}]
+    env.org["engagements"] += [
+        {"id": "ef7", "person": "f7", "unit": "it", "primary": True, "valid_from": "2026-12-08"},
+        {"id": "ef40", "person": "f40", "unit": "it", "primary": True,
+         "valid_from": "2027-01-10"},
+    ]
+    env.apply(capsys)
+    users = env.users()
+    assert "f7" in users and "f40" not in users
+    assert env.dn("f7") not in env.members("it-afdelingen")  # not engaged there yet
+    env.apply(capsys, "2026-12-08")
+    assert env.dn("f7") in env.members("it-afdelingen")
+    env.apply(capsys, "2026-12-27")
+    assert "f40" in env.users()
+
+
+def test_move_between_units_moves_groups_and_title(env, capsys):
+    env.apply(capsys)
+    env.org["engagements"][1].update(unit="it", job_function="IT-supporter")
+    code, out, _ = env.apply(capsys)
+    assert code == 0
+    assert env.user("p2")[1]["title"] == ["IT-supporter"]
+    assert env.user("p2")[1]["ou"] == ["IT-afdelingen"]
+    assert env.dn("p2") in env.members("it-afdelingen")
+    assert env.dn("p2") not in env.members("aertebjerg-skole")
+    assert "member           + uid=aaseo,ou=people" in out
+
+
+def test_name_change_keeps_uid_and_follows_cn(env, capsys):
+    env.apply(capsys)
+    env.org["persons"][1].update(surname="Bjørnsen")
+    env.apply(capsys)
+    dn, attrs = env.user("p2")
+    assert attrs["uid"] == ["aaseo"] and dn.startswith("uid=aaseo,")
+    assert attrs["cn"] == ["Åse Bjørnsen"] and attrs["sn"] == ["Bjørnsen"]
+
+
+def test_two_engagements_in_one_unit_make_one_membership(env, capsys):
+    env.org["engagements"].append({"id": "e2b", "person": "p2", "unit": "skole",
+                                   "job_function": "Vikar", "valid_from": "2020-01-01"})
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out
+    assert env.members("aertebjerg-skole") == {env.dn("p2"), env.dn("p3")}
+
+
+def test_leave_keeps_account_and_groups(env, capsys):
+    env.org["leaves"] = [{"id": "l1", "person": "p2", "leave_type": "Barsel",
+                          "valid_from": "2026-11-01", "valid_to": "2027-06-30"}]
+    env.apply(capsys)
+    assert env.dn("p2").endswith(f"ou=people,{env.base}".lower())
+    assert env.dn("p2") in env.members("aertebjerg-skole")
+
+
+def test_leaving_disables_then_deletes_after_the_period(env, capsys):
+    env.apply(capsys)
+    env.org["engagements"][3]["valid_to"] = "2026-12-05"  # p4 leaves
+    code, out, _ = env.apply(capsys, "2026-12-06")
+    assert code == 0, out
+    assert env.dn("p4") == f"uid=jhansen,ou=disabled,{env.base}".lower()
+    assert "x user  p4  uid=jhansen,ou=people  ->  uid=jhansen,ou=disabled" in out
+    assert "why: last engagement ended 2026-12-05" in out
+    assert env.members("it-afdelingen") == set()  # the group lost its last member: gone
+    env.apply(capsys, "2027-01-04")  # 29 days disabled
+    assert "p4" in env.users()
+    code, out, _ = env.apply(capsys, "2027-01-05")  # 30 days
+    assert "p4" not in env.users()
+    assert "- user  p4  uid=jhansen,ou=disabled" in out
+
+
+def test_rehire_while_disabled_enables_with_the_same_uid(env, capsys):
+    env.apply(capsys)
+    env.org["engagements"][3]["valid_to"] = "2026-12-05"
+    env.apply(capsys, "2026-12-06")
+    env.org["engagements"].append({"id": "e9", "person": "p4", "unit": "skole",
+                                   "primary": True, "valid_from": "2026-12-10"})
+    code, out, _ = env.apply(capsys, "2026-12-10")
+    assert code == 0
+    assert env.dn("p4") == f"uid=jhansen,ou=people,{env.base}".lower()
+    assert env.dn("p4") in env.members("aertebjerg-skole")
+    assert "^ user  p4  uid=jhansen,ou=disabled  ->  uid=jhansen,ou=people" in out
+
+
+def test_rehire_after_delete_gets_the_same_uid(env, capsys):
+    env.apply(capsys)
+    env.org["engagements"][3]["valid_to"] = "2026-12-05"
+    env.apply(capsys, "2026-12-06")
+    env.apply(capsys, "2027-01-10")
+    assert "p4" not in env.users()
+    env.org["engagements"].append({"id": "e9", "person": "p4", "unit": "it",
+                                   "primary": True, "valid_from": "2027-02-01"})
+    env.apply(capsys, "2027-02-01")
+    assert env.user("p4")[1]["uid"] == ["jhansen"]
+
+
+def test_foreign_entries_are_left_alone(env, capsys):
+    env.slapd.load_ldif(f"""dn: ou=people,{env.base}
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=svc-backup,ou=people,{env.base}
+objectClass: inetOrgPerson
+uid: svc-backup
+cn: Backup service
+sn: Service
+
+dn: uid=jensh,ou=people,{env.base}
+objectClass: inetOrgPerson
+uid: jensh
+cn: Jens Hansen from before
+sn: Hansen
+""")
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out
+    entries = env.search("(uid=*)")
+    assert entries[f"uid=svc-backup,ou=people,{env.base}"]["cn"] == ["Backup service"]
+    assert entries[f"uid=jensh,ou=people,{env.base}"]["cn"] == ["Jens Hansen from before"]
+    assert env.user("p3")[1]["uid"] != ["jensh"]  # the taken name is not reused
+    assert "not ours (left alone)" in out
+    env.org["engagements"] = []  # everyone leaves: foreign entries still untouched
+    env.apply(capsys, DAY, "--allow-deletes", "100")
+    assert f"uid=svc-backup,ou=people,{env.base}" in env.search("(uid=*)")
+
+
+def test_pre_existing_entry_is_adopted_by_correlation(env, capsys):
+    env.slapd.load_ldif(f"""dn: ou=staff,{env.base}
+objectClass: organizationalUnit
+ou: staff
+
+dn: uid=direktor,ou=staff,{env.base}
+objectClass: inetOrgPerson
+uid: direktor
+cn: Gammel Direktør
+sn: Ærø
+mail: direktoer@kolding.example
+""")
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out
+    dn, attrs = env.user("p1")
+    assert dn == f"uid=direktor,ou=people,{env.base}"  # moved into place, name kept
+    assert attrs["cn"] == ["Søren Ærø"] and attrs["employeeNumber"] == ["p1"]
+    assert "adopts a pre-existing entry" in out
+    assert env.plan(capsys)["changes"] == []
+
+
+def test_delete_guard_stops_destructive_changes(tmp_path, slapd, capsys, caplog):
+    env = SyncEnv(tmp_path, slapd, max_deletes=1)
+    env.apply(capsys)
+    for engagement in env.org["engagements"][1:4]:
+        engagement["valid_to"] = "2026-12-05"
+    code, out, _ = env.apply(capsys, "2026-12-06")
+    assert code == 3
+    # three disables, and two unit groups that lose their last members
+    assert "guard deletes tripped (5 > 1)" in caplog.text
+    assert "deletes 5/1 TRIPPED" in out
+    users = env.users()
+    assert all(dn.endswith(f"ou=people,{env.base}") for dn, _ in users.values())
+    assert env.dn("p2") in env.members("aertebjerg-skole")  # access kept until decided
+    code, out, _ = env.apply(capsys, "2026-12-06", "--allow-deletes", "5")
+    assert code == 0, out
+    assert env.dn("p2").endswith(f"ou=disabled,{env.base}".lower())
+
+
+def test_delete_ratio_guard(tmp_path, slapd, capsys):
+    env = SyncEnv(tmp_path, slapd, max_delete_ratio=0.1)
+    env.apply(capsys)
+    env.org["engagements"][4]["valid_to"] = "2026-12-05"
+    code, out, _ = env.apply(capsys, "2026-12-06")
+    assert code == 3
+    assert "delete ratio" in out and "TRIPPED" in out
+
+
+def test_a_refused_object_does_not_stop_the_others(env, capsys):
+    env.org["addresses"].append({"id": "a9", "owner": "p4", "type": "phone",
+                                 "value": "ring til Jens ☎", "visibility": "public"})
+    code, out, _ = env.apply(capsys)
+    assert code == 1
+    assert "uid=jhansen,ou=people" in out and "refused by the server" in out
+    assert "invalidAttributeSyntax" in out or "invalid" in out.lower()
+    users = env.users()
+    assert set(users) == {"p1", "p2", "p3", "p5"}
+    env.org["addresses"].pop()
+    code, _, _ = env.apply(capsys)
+    assert code == 0
+    assert env.user("p4")[1]["uid"] == ["jhansen"]  # the reserved name, retried
+
+
+def test_template_error_names_file_line_and_object(env, capsys, tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    text = env.config.read_text()
+    original = Path(text.split("mapping: ")[1].splitlines()[0])
+    mapping.write_text(original.read_text().replace(
+        "title: \"{{ primary.job_function or '' }}\"", "title: \"{{ primary.jobfunction }}\""))
+    env.config.write_text(text.replace(str(original), str(mapping)))
+    code, out, _ = env.apply(capsys)
+    assert code == 1
+    assert f"{mapping}:" in out
+    assert "users.attributes.title: person p1" in out
+    assert env.users() == {}  # nothing half-rendered was written
+
+
+def test_show_person_lists_accounts_and_last_changes(env, capsys):
+    env.apply(capsys)
+    code, out, _ = env.run(capsys, "show", "person", "p2", "--today", DAY)
+    assert code == 0
+    assert f"    ldap: aaseo  uid=aaseo,ou=people,{env.base}  (active)" in out
+    assert "ldap: create uid=aaseo,ou=people" in out
+
+
+def test_audit_lines_are_json(env, capsys, caplog):
+    import json
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="syncd.audit"):
+        env.apply(capsys)
+    lines = [json.loads(r.message) for r in caplog.records if r.name == "syncd.audit"]
+    creates = [line for line in lines if line["dn"].startswith("uid=aaseo")]
+    assert creates[0]["action"] == "create" and creates[0]["target"] == "ldap"
+    assert creates[0]["source"] == "engagements/e2"
+    assert creates[0]["rule"] == "users"

@@ -1,0 +1,300 @@
+"""Mapping templates: the filters, strictness, error locations and the sandbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncd.errors import Problem
+from syncd.mapping.templating import (
+    TemplateError,
+    compile_expression,
+    compile_template,
+    dn_escape,
+    filter_escape,
+    initials,
+    make_environment,
+    slug,
+    translit,
+)
+from syncd.org import Person
+
+ENV = make_environment()
+LABEL = "person p0042 (Anne Sørensen)"
+
+
+def render(source: str, line: int = 1, **context: Any) -> str:
+    template = compile_template(
+        ENV, source, file="mappings/openldap.yaml", line=line, path="users.attributes.mail"
+    )
+    return template.render(context, label=LABEL)
+
+
+def evaluate(source: str, line: int = 1, **context: Any) -> Any:
+    expression = compile_expression(
+        ENV, source, file="mappings/openldap.yaml", line=line, path="users.when"
+    )
+    return expression.evaluate(context, label=LABEL)
+
+
+def problem(source: str, line: int = 1, **context: Any) -> Problem:
+    with pytest.raises(TemplateError) as caught:
+        render(source, line, **context)
+    return caught.value.problem
+
+
+def anne() -> Person:
+    return Person(id="p0042", given_name="Anne", surname="Sørensen", extra={"cpr": "x"})
+
+
+# --- filters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Søren Ærø", "Soeren Aeroe"),
+        ("Åse Blåbær", "Aase Blaabaer"),
+        ("ÆØÅ æøå", "AeOeAa aeoeaa"),
+        ("Émile Müller", "Emile Muller"),
+        ("Straße", "Strasse"),
+        ("Zoë Ångström-Čapek", "Zoe Aangstrom-Capek"),
+        ("Guðrún Þórsdóttir", "Gudrun Thorsdottir"),
+        ("Li 李", "Li "),
+        ("plain", "plain"),
+    ],
+)
+def test_translit(text, expected):
+    assert translit(text) == expected
+    assert render("{{ name|translit }}", name=text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Børn og Unge", "boern-og-unge"),
+        ("Ærtebjerg Skole", "aertebjerg-skole"),
+        ("  IT / Drift & Support  ", "it-drift-support"),
+        ("Café №1", "cafe-no1"),
+        ("---", ""),
+    ],
+)
+def test_slug(text, expected):
+    assert slug(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Hansen, Jens", r"Hansen\, Jens"),  # RFC 4514 section 4 examples
+        ("Sales+Marketing", r"Sales\+Marketing"),
+        ("#1 team", r"\#1 team"),
+        ("a#b", "a#b"),
+        (" leading", r"\ leading"),
+        ("trailing ", r"trailing\ "),
+        (" ", "\\ "),
+        ("  ", r"\ \ "),
+        ('say "hi" <x>; \\', r"say \"hi\" \<x\>\; \\"),
+        ("nul\0", r"nul\00"),
+        ("Børn og Unge", "Børn og Unge"),
+        ("", ""),
+    ],
+)
+def test_dn_escape(value, expected):
+    assert dn_escape(value) == expected
+
+
+def test_dn_escape_in_a_template():
+    dn = render("uid={{ uid|dn_escape }},ou=people", uid="#admin, ")
+    assert dn == r"uid=\#admin\,\ ,ou=people"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [  # RFC 4515 section 4 examples
+        ("Parens R Us (for all your needs)", r"Parens R Us \28for all your needs\29"),
+        ("*", r"\2a"),
+        (r"C:\MyFile", r"C:\5cMyFile"),
+        ("\0", r"\00"),
+        ("Sørensen", "Sørensen"),
+    ],
+)
+def test_filter_escape(value, expected):
+    assert filter_escape(value) == expected
+
+
+def test_initials():
+    assert initials("Anne Marie Sørensen") == "AMS"
+    assert initials("anne-marie  hansen") == "AMH"
+    assert render("{{ name|initials(lower=True) }}", name="Anne Marie Sørensen") == "ams"
+    assert initials("") == ""
+
+
+def test_dates():
+    assert render("{{ d|date }}", d=date(2025, 3, 3)) == "2025-03-03"
+    assert render("{{ d|isodate('%d.%m.%Y') }}", d="2025-03-03") == "03.03.2025"
+    assert render("{{ d|date('%Y%m%d%H%M%SZ') }}", d="2025-03-03T05:00:00") == "20250303050000Z"
+    assert render("{{ d|date }}", d=None) == ""
+    assert "ValueError" in problem("{{ d|date }}", d="3/3/2025").message
+
+
+def test_words():
+    assert (
+        render("{{ n|first_word }}.{{ n|last_word }}", n="Anne Marie  Sørensen") == "Anne.Sørensen"
+    )
+    assert render("[{{ n|first_word }}{{ n|last_word }}]", n="  ") == "[]"
+
+
+def test_none_renders_empty_not_as_none():
+    assert render("{{ person.nickname }}", person=anne()) == ""
+
+
+def test_plain_text_renders_as_is():
+    assert render("inetOrgPerson") == "inetOrgPerson"
+    assert render("top\n") == "top"
+
+
+def test_expression_returns_python_values():
+    assert evaluate("person.surname == 'Sørensen'", person=anne()) is True
+    assert evaluate("[person.id, person.given_name|translit]", person=anne()) == ["p0042", "Anne"]
+    assert evaluate("person.nickname", person=anne()) is None
+    assert evaluate("range(3)|list") == [0, 1, 2]
+
+
+# --- errors say where and what ---------------------------------------------------------
+
+
+def test_missing_attribute_names_file_line_path_and_object():
+    found = problem("{{ person.emial or 'x' }}", line=42, person=anne())
+    assert str(found) == (
+        "mappings/openldap.yaml:42: users.attributes.mail: person p0042 (Anne Sørensen): "
+        "'syncd.org.Person object' has no attribute 'emial'"
+    )
+
+
+def test_undefined_variable_lists_the_known_ones():
+    found = problem("{{ unit_slug }}", person=anne(), primary=None)
+    assert found.message == f"{LABEL}: undefined variable 'unit_slug' (known: person, primary)"
+
+
+def test_undefined_is_strict_in_expressions_too():
+    for source in ("unit_slug", "[person.emial]", "{'a': nope}"):
+        with pytest.raises(TemplateError, match=r"unit_slug|emial|nope"):
+            evaluate(source, person=anne())
+
+
+def test_undefined_can_be_tested_and_defaulted():
+    assert render("{{ x is defined }} {{ x|default('-') }}") == "False -"
+
+
+def test_syntax_error_line_in_a_multi_line_template():
+    source = "{% if person %}\n  {{ person.id }}\n  {{ person.id }\n{% endif %}"
+    with pytest.raises(TemplateError) as caught:
+        compile_template(ENV, source, file="m.yaml", line=10, path="users.dn")
+    assert caught.value.problem == Problem(
+        "m.yaml", 12, "users.dn", "template syntax: unexpected '}'"
+    )
+
+
+def test_unknown_filter_is_a_compile_error():
+    with pytest.raises(TemplateError, match=r"m.yaml:7: users.dn: template syntax: .*'slugg'"):
+        compile_template(ENV, "{{ x|slugg }}", file="m.yaml", line=7, path="users.dn")
+
+
+def test_expression_syntax_errors():
+    for source, message in [
+        ("1 +", "unexpected 'end of template'"),
+        ("a b", "chunk after expression"),
+    ]:
+        with pytest.raises(TemplateError) as caught:
+            compile_expression(ENV, source, file="m.yaml", line=3, path="users.when")
+        assert caught.value.problem == Problem(
+            "m.yaml", 3, "users.when", f"template syntax: {message}"
+        )
+
+
+def test_render_error_line_in_a_multi_line_template():
+    source = "{% for w in words %}\n{{ w }}\n{{ w.nmae }}\n{% endfor %}"
+    found = problem(source, line=20, words=["a"])
+    assert (found.line, found.path) == (22, "users.attributes.mail")
+    assert found.message == f"{LABEL}: 'str object' has no attribute 'nmae'"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 1 / 0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ 'a' + 1 }}", "TypeError: "),
+        ("{{ [1][5] }}", "list object has no element 5"),
+    ],
+)
+def test_every_render_error_becomes_a_template_error(source, message):
+    assert message in problem(source, person=anne()).message
+
+
+# --- the sandbox -----------------------------------------------------------------------
+
+INJECTIONS = [
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ joiner.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ namespace.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ lipsum.__globals__['os'].popen('touch MARKER') }}",
+    "{{ self.__init__.__globals__ }}",
+    "{{ self._TemplateReference__context.cycler }}",
+    "{{ config }}",
+    "{{ config.items() }}",
+    "{{ request }}",
+    "{{ request.application.__globals__.__builtins__ }}",
+    "{% include '/etc/passwd' %}",
+    "{% import 'os' as os %}{{ os.popen('touch MARKER') }}",
+    "{% from 'os' import popen %}{{ popen('touch MARKER') }}",
+    "{% extends '/etc/passwd' %}",
+    "{{ ''.format.__globals__ }}",
+    "{{ '{0.__class__.__init__.__globals__}'.format(person) }}",
+    "{{ ('{0.__class__}'|attr('format'))(person) }}",
+    "{{ ''|attr('__class__') }}",
+    "{{ person|attr('__class__') }}",
+    "{{ range(10**9)|list }}",
+    "{{ 2 ** 100000000 }}",
+    "{{ ((9 ** 99) ** 99) ** 99 }}",
+    "{% macro f(x) %}{{ f(x * x) }}{% endmacro %}{{ f(2) }}",
+    "{{ 'x' * 10 ** 9 }}",
+    "{{ (1).__class__.__base__.__subclasses__() }}",
+    "{{ person.__dict__ }}",
+    "{{ person.__class__.__init__.__globals__['sys'] }}",
+    "{{ range.__self__ }}",
+    "{{ dict.__subclasses__() }}",
+    "{% set x = person.__setattr__('id', 'x') %}",
+    "{% set x = person.extra.update({'cpr': 'stolen'}) %}",
+    "{{ person.extra.pop('cpr') }}",
+    "{{ person.extra.clear() }}",
+    "{{ groups.append('admins') }}",
+    "{{ person.extra.__setitem__('cpr', 'stolen') }}",
+    "{% set person.id = 'x' %}",
+]
+
+
+@pytest.mark.parametrize("source", INJECTIONS)
+def test_injection_fails_without_side_effects(source, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    person, groups = anne(), ["staff"]
+    with pytest.raises(TemplateError):
+        render(source, person=person, groups=groups)
+    assert list(tmp_path.iterdir()) == []
+    assert (person.id, person.extra, groups) == ("p0042", {"cpr": "x"}, ["staff"])
+
+
+def test_only_safe_globals_are_left():
+    assert set(ENV.globals) == {"range", "dict"}
+    assert ENV.loader is None
+
+
+def test_arithmetic_within_limits_still_works():
+    assert (
+        render("{{ 10 ** 9 }} {{ 'ab' * 2 }} {{ 3 * 4 }} {{ [0] * 2 }}")
+        == "1000000000 abab 12 [0, 0]"
+    )
