@@ -13,13 +13,17 @@ PACKAGE = Path(syncd.__file__).parent
 FORBIDDEN: dict[str, set[str]] = {
     "errors": {"*"},
     "org": {"*"},
+    "objects": {"*"},
     "yamlfile": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
+    "yamlmodel": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "config": {"sources", "store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
     "sources": {"store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
     "store": {"sources", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
     "mapping": {"targets", "plan", "daemon", "cli", "cycle", "sources"},
     "plan": {"mapping", "store", "targets", "sources", "cli", "daemon", "cycle"},
     "targets": {"mapping", "store", "sources", "cli", "daemon", "cycle"},
+    "show": {"sources", "mapping", "plan", "targets", "cycle", "cli", "daemon"},
+    "cycle": {"cli", "daemon"},
     "testing": {"*"},
 }
 

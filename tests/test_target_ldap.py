@@ -21,7 +21,7 @@ from syncd.config import LdapTarget
 from syncd.errors import ObjectRejected, TargetUnavailable
 from syncd.objects import Entry
 from syncd.plan.model import Action, AttrChange, Change
-from syncd.targets.ldap import LdapDirectory
+from syncd.targets.ldap import LdapDirectory, _guid
 from syncd.testing.slapd import Slapd, free_port
 
 pytestmark = pytest.mark.slapd
@@ -68,9 +68,14 @@ member: uid=jens,{PEOPLE}
 
 def config(url: str, **overrides: Any) -> LdapTarget:
     fields: dict[str, Any] = {
-        "name": "ldap", "type": "ldap", "url": url, "bind_dn": f"cn=admin,{BASE}",
-        "password": "${env:SYNCD_LDAP_PASSWORD}", "base_dn": BASE, "mapping": Path("m.yaml"),
-    }  # fmt: skip
+        "name": "ldap",
+        "type": "ldap",
+        "url": url,
+        "bind_dn": f"cn=admin,{BASE}",
+        "password": "${env:SYNCD_LDAP_PASSWORD}",
+        "base_dn": BASE,
+        "mapping": Path("m.yaml"),
+    }
     return LdapTarget(**{**fields, **overrides})
 
 
@@ -93,8 +98,9 @@ def by_dn(entries: list[Entry]) -> dict[str, Entry]:
 
 def server_values(server: Slapd, dn: str, attribute: str) -> list[str] | None:
     """What the server holds, read with plain ldap3 (None: no such entry)."""
-    connection = ldap3.Connection(server.url, server.admin_dn, server.admin_password,
-                                  auto_bind=True)  # fmt: skip
+    connection = ldap3.Connection(
+        server.url, server.admin_dn, server.admin_password, auto_bind=True
+    )
     try:
         if not connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=[attribute]):
             return None
@@ -133,12 +139,19 @@ def test_read_returns_users_groups_and_ous_keyed_as_asked(
     }
     assert "MAIL" not in entries[f"uid=jens,{PEOPLE}"].attrs  # lacking: simply absent
     assert set(entries[f"cn=staff,{GROUPS}"].get("member")) == {
-        f"uid=soren,{PEOPLE}", f"uid=jens,{PEOPLE}",
-    }  # fmt: skip
+        f"uid=soren,{PEOPLE}",
+        f"uid=jens,{PEOPLE}",
+    }
     assert entries[PEOPLE].attrs == {"objectClass": ("organizationalUnit",)}
     assert soren.anchor == server_values(seeded, soren.dn, "entryUUID")[0]
     assert str(uuid.UUID(soren.anchor)) == soren.anchor
     assert len({entry.anchor for entry in entries.values()}) == len(entries)
+
+
+def test_an_ad_object_guid_is_read_as_its_uuid() -> None:
+    # AD sends objectGUID as 16 bytes, the first three fields little-endian.
+    raw = bytes.fromhex("33221100554477668899aabbccddeeff")
+    assert _guid(raw) == "00112233-4455-6677-8899-aabbccddeeff"
 
 
 def test_a_paged_read_returns_every_entry(slapd: Slapd) -> None:
@@ -171,18 +184,29 @@ def test_create_update_and_delete(directory: LdapDirectory, seeded: Slapd) -> No
     assert server_values(seeded, dn, "title") == ["Lærer"]
 
     directory.apply(
-        Change(Action.UPDATE, "user", "aase", dn, attributes=[
-            AttrChange("title", ("Lærer",), ("Skoleleder",)),
-            AttrChange("mail", (), ("aase@example.org",)),
-        ])
-    )  # fmt: skip
+        Change(
+            Action.UPDATE,
+            "user",
+            "aase",
+            dn,
+            attributes=[
+                AttrChange("title", ("Lærer",), ("Skoleleder",)),
+                AttrChange("mail", (), ("aase@example.org",)),
+            ],
+        )
+    )
     assert server_values(seeded, dn, "title") == ["Skoleleder"]
     assert server_values(seeded, dn, "mail") == ["aase@example.org"]
 
     directory.apply(
-        Change(Action.DISABLE, "user", "soren", f"uid=soren,{PEOPLE}",
-               attributes=[AttrChange("telephoneNumber", ("+45 7979 0000",), ())])
-    )  # fmt: skip
+        Change(
+            Action.DISABLE,
+            "user",
+            "soren",
+            f"uid=soren,{PEOPLE}",
+            attributes=[AttrChange("telephoneNumber", ("+45 7979 0000",), ())],
+        )
+    )
     assert server_values(seeded, f"uid=soren,{PEOPLE}", "telephoneNumber") == []
 
     directory.apply(Change(Action.DELETE, "user", "aase", dn))
@@ -200,9 +224,14 @@ def test_group_members_change_by_delta(directory: LdapDirectory, seeded: Slapd) 
     other.unbind()
 
     directory.apply(
-        Change(Action.UPDATE, "group", "staff", group,
-               attributes=[AttrChange("member", before, after, multi=True)])
-    )  # fmt: skip
+        Change(
+            Action.UPDATE,
+            "group",
+            "staff",
+            group,
+            attributes=[AttrChange("member", before, after, multi=True)],
+        )
+    )
 
     assert server_values(seeded, group, "member") == sorted([*after, PEOPLE])
 
@@ -216,10 +245,18 @@ def test_move_to_another_ou_and_rename(directory: LdapDirectory, seeded: Slapd) 
 
     renamed = f"uid=jhansen,{FORMER}"
     directory.apply(
-        Change(Action.DISABLE, "user", "jens", f"uid=jens,{PEOPLE}", new_dn=renamed,
-               attributes=[AttrChange("uid", ("jens",), ("jhansen",)),
-                           AttrChange("title", (), ("Former",))])
-    )  # fmt: skip
+        Change(
+            Action.DISABLE,
+            "user",
+            "jens",
+            f"uid=jens,{PEOPLE}",
+            new_dn=renamed,
+            attributes=[
+                AttrChange("uid", ("jens",), ("jhansen",)),
+                AttrChange("title", (), ("Former",)),
+            ],
+        )
+    )
     assert server_values(seeded, renamed, "uid") == ["jhansen"]  # old RDN value deleted
     assert server_values(seeded, renamed, "title") == ["Former"]  # modified at the new DN
 
@@ -234,10 +271,15 @@ def test_rename_of_a_group_in_place_keeps_the_other_cn_values(
 ) -> None:
     group, new = f"cn=staff,{GROUPS}", f"cn=personale,{GROUPS}"
     directory.apply(
-        Change(Action.UPDATE, "group", "staff", group, new_dn=new,
-               attributes=[AttrChange("cn", ("staff",), ("personale", "Personale Æ"),
-                                      multi=True)])
-    )  # fmt: skip
+        Change(
+            Action.UPDATE,
+            "group",
+            "staff",
+            group,
+            new_dn=new,
+            attributes=[AttrChange("cn", ("staff",), ("personale", "Personale Æ"), multi=True)],
+        )
+    )
     assert server_values(seeded, new, "cn") == ["Personale Æ", "personale"]
 
 
@@ -266,8 +308,15 @@ def test_other_refusals_name_the_entry_and_the_result(directory: LdapDirectory) 
     with pytest.raises(ObjectRejected, match=rf"^{PEOPLE}: notAllowedOnNonLeaf"):
         directory.apply(Change(Action.DELETE, "ou", PEOPLE, PEOPLE))
     with pytest.raises(ObjectRejected, match=rf"^uid=ghost,{PEOPLE}: noSuchObject"):
-        directory.apply(Change(Action.UPDATE, "user", "ghost", f"uid=ghost,{PEOPLE}",
-                               attributes=[AttrChange("title", (), ("x",))]))  # fmt: skip
+        directory.apply(
+            Change(
+                Action.UPDATE,
+                "user",
+                "ghost",
+                f"uid=ghost,{PEOPLE}",
+                attributes=[AttrChange("title", (), ("x",))],
+            )
+        )
     with pytest.raises(ObjectRejected, match="undefinedAttributeType"):
         directory.apply(user("odd", AttrChange("noSuchAttribute", (), ("x",))))
     assert len(directory.read(["uid"])) > 0  # the connection is still fine
@@ -365,13 +414,19 @@ def test_a_write_whose_answer_was_lost_is_checked_not_resent(seeded: Slapd) -> N
 
         proxy.armed.set()
         target.apply(user("aase"))  # a blind resend would be entryAlreadyExists
-        proxy.armed.set()
+        proxy.armed.set()  # a blind resend would be attributeOrValueExists
         target.apply(
-            Change(Action.UPDATE, "group", "staff", group, attributes=[
-                AttrChange("member", (f"uid=jens,{PEOPLE}",), (aase,), multi=True),
-                AttrChange("description", (), ("Staff",)),
-            ])
-        )  # fmt: skip  (a blind resend would be attributeOrValueExists)
+            Change(
+                Action.UPDATE,
+                "group",
+                "staff",
+                group,
+                attributes=[
+                    AttrChange("member", (f"uid=jens,{PEOPLE}",), (aase,), multi=True),
+                    AttrChange("description", (), ("Staff",)),
+                ],
+            )
+        )
         proxy.armed.set()
         target.apply(Change(Action.MOVE, "user", "aase", aase, new_dn=f"uid=aase,{FORMER}"))
         proxy.armed.set()
@@ -393,28 +448,36 @@ def test_a_write_whose_answer_was_lost_is_checked_not_resent(seeded: Slapd) -> N
 @pytest.fixture
 def tls_slapd(seeded: Slapd, tmp_path: Path) -> tuple[Slapd, Path]:
     """The seeded slapd with StartTLS: a throw-away CA and a certificate for 127.0.0.1."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
+    program = shutil.which("openssl")
+    if program is None:
         raise RuntimeError("openssl is not installed (Debian package openssl)")
-    ca, key, cert = tmp_path / "ca.pem", tmp_path / "server.key", tmp_path / "server.pem"
-    run = lambda *args: subprocess.run([openssl, *args], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "ca.key"),
-        "-out", str(ca), "-days", "2", "-subj", "/CN=syncd test CA")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-        "-out", str(tmp_path / "server.csr"), "-subj", "/CN=localhost")  # fmt: skip
+
+    def openssl(command: str) -> None:
+        subprocess.run([program, *command.split()], cwd=tmp_path, check=True, capture_output=True)
+
+    openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca -keyout ca.key -out ca.pem")
+    openssl("req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr")
     (tmp_path / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run("x509", "-req", "-in", str(tmp_path / "server.csr"), "-CA", str(ca),
-        "-CAkey", str(tmp_path / "ca.key"), "-CAcreateserial", "-out", str(cert), "-days", "2",
-        "-extfile", str(tmp_path / "ext"))  # fmt: skip
-    settings = [("olcTLSCACertificateFile", ca), ("olcTLSCertificateFile", cert),
-                ("olcTLSCertificateKeyFile", key)]  # fmt: skip
+    openssl(
+        "x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+        " -extfile ext -out server.pem"
+    )
+    ca, key, cert = tmp_path / "ca.pem", tmp_path / "server.key", tmp_path / "server.pem"
+    settings = [
+        ("olcTLSCACertificateFile", ca),
+        ("olcTLSCertificateFile", cert),
+        ("olcTLSCertificateKeyFile", key),
+    ]
     ldif = "dn: cn=config\nchangetype: modify\n" + "-\n".join(
         f"replace: {name}\n{name}: {path}\n" for name, path in settings
     )
     subprocess.run(
-        ["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", seeded.ldapi_url], input=ldif.encode(),
-        check=True, capture_output=True, env={**os.environ, "LDAPNOINIT": "1"},
-    )  # fmt: skip
+        ["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", seeded.ldapi_url],
+        input=ldif.encode(),
+        check=True,
+        capture_output=True,
+        env={**os.environ, "LDAPNOINIT": "1"},
+    )
     return seeded, ca
 
 
@@ -433,7 +496,8 @@ def test_start_tls_verifies_the_certificate(tls_slapd: tuple[Slapd, Path]) -> No
     assert unverified.read(["uid"])
     unverified.close()
 
-    missing = LdapDirectory(config(server.url, start_tls=True, tls_ca_file=ca.with_name("no")),
-                            "secret")  # fmt: skip
+    missing = LdapDirectory(
+        config(server.url, start_tls=True, tls_ca_file=ca.with_name("no")), "secret"
+    )
     with pytest.raises(TargetUnavailable, match=r"tls_ca_file .*no: invalid CA public key file"):
         missing.read(["uid"])

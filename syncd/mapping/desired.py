@@ -111,6 +111,11 @@ class _Builder:
             return dn
         return f"{dn},{self.base_dn}"
 
+    def label(self, person_id: str) -> str:
+        """How an error names the person being rendered."""
+        person = self.org.persons.get(person_id)
+        return f"person {person_id} ({person.name})" if person else f"person {person_id}"
+
     def render(self, template: Template, context: dict[str, Any], label: str) -> str:
         return template.render(context, label=label)
 
@@ -183,7 +188,7 @@ class _Builder:
         return accounts
 
     def _account(self, person: Person) -> _Account | None:
-        label = f"person {person.id} ({person.name})"
+        label = self.label(person.id)
         context = person_context(self.org, person, self.lifecycle.pre_provision_days, self.common)
         if not self.mapping.when.evaluate(context, label=label):
             return self._leaver(person.id, context, self._why_not(context))
@@ -217,7 +222,7 @@ class _Builder:
         if known is None or known.state == DELETED:
             return None
         context = {**context, "username": known.username}
-        label = f"person {person_id}"
+        label = self.label(person_id)
         dn = self.absolute(self.render(self.mapping.disabled_dn, context, label))
         if known.disabled_on is not None:
             due = known.disabled_on + timedelta(days=self.lifecycle.delete_after_days)
@@ -278,7 +283,7 @@ class _Builder:
             users.anchor: (account.person_id,),
             self.mapping.username_attribute: (account.username,),
         }
-        label = f"person {account.person_id}"
+        label = self.label(account.person_id)
         try:
             if account.state == ACTIVE:
                 attrs, create_only = self._active_attributes(account, dn_of, label)
@@ -337,7 +342,7 @@ class _Builder:
         rule = group.rule
         members: dict[str, list[str]] = defaultdict(list)
         for account in active:
-            label = f"person {account.person_id}"
+            label = self.label(account.person_id)
             try:
                 result = group.members.evaluate(account.context, label=label)
             except TemplateError as exc:

@@ -14,7 +14,9 @@ the socket fails), so it is never blindly sent again: after reconnecting, the en
 read back and only what is still missing is sent (an add of an entry that now exists, a
 delete of one that is gone, a rename whose new DN exists are done; a modify re-sends its
 value additions and deletions that are not yet in effect, plus its replaces, which are
-idempotent). A wrong password is not retried: repeating it could lock the account.
+idempotent). After a receive timeout the server may still be busy with the request; if
+the check comes too early, the second send is refused as a duplicate (ObjectRejected),
+never applied twice. A wrong password is not retried: repeating it could lock the account.
 """
 
 from __future__ import annotations
@@ -72,8 +74,6 @@ SESSION_RESULTS = {
     "protocolError",
     "strongerAuthRequired",
     "confidentialityRequired",
-    "inappropriateAuthentication",
-    "invalidCredentials",
     "busy",
     "unavailable",
 }
