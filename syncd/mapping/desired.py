@@ -97,9 +97,8 @@ class _Builder:
         dn_of = {a.person_id: a.dn for a in accounts if a.state == ACTIVE}
         for account in accounts:
             self._user(account, dn_of)
-        active = [a for a in accounts if a.state == ACTIVE and a.person_id not in self.out.frozen]
-        for group in self.mapping.groups:
-            self._groups(group, active, {a.person_id: a.dn for a in active})
+        self._all_groups([a for a in accounts
+                          if a.state == ACTIVE and a.person_id not in self.out.frozen])
         return self.out
 
     # --- helpers -------------------------------------------------------------------
@@ -338,53 +337,60 @@ class _Builder:
 
     # --- groups --------------------------------------------------------------------
 
-    def _groups(self, group: CompiledGroup, active: list[_Account], dn_of: dict[str, str]) -> None:
+    def _all_groups(self, active: list[_Account]) -> None:
+        """Every group rule; rules that nest other rules' groups come last."""
+        dn_of = {a.person_id: a.dn for a in active}
+        made: dict[str, list[str]] = {}  # rule name -> DNs of its groups
+        for group in sorted(self.mapping.groups, key=lambda g: bool(g.rule.nested)):
+            rule = group.rule
+            members = self._memberships(group, active)
+            nested = [dn for name in rule.nested for dn in made.get(name, [])]
+            if nested and rule.key:
+                members.setdefault(rule.key, [])
+            for key in sorted(members):
+                dn = self._group(group, key, [dn_of[p] for p in members[key]],
+                                 nested if key == rule.key else [])
+                if dn:
+                    made.setdefault(rule.name, []).append(dn)
+
+    def _memberships(self, group: CompiledGroup, active: list[_Account]) -> dict[str, list[str]]:
+        """Group key -> the person ids the rule's `members` expression puts there."""
         rule = group.rule
         members: dict[str, list[str]] = defaultdict(list)
         for account in active:
-            label = self.label(account.person_id)
             try:
-                result = group.members.evaluate(account.context, label=label)
+                result = group.members.evaluate(account.context,
+                                                label=self.label(account.person_id))
             except TemplateError as exc:
                 self.problem(exc)
                 continue
             keys = ([rule.key] if result else []) if rule.key else _keys(result)
             for key in dict.fromkeys(keys):  # two engagements in one unit: one membership
                 members[key].append(account.person_id)
-        for key in sorted(members):
-            self._group(group, key, members[key], dn_of)
+        return members
 
-    def _group(
-        self, group: CompiledGroup, key: str, person_ids: list[str], dn_of: dict[str, str]
-    ) -> None:
+    def _group(self, group: CompiledGroup, key: str, member_dns: list[str],
+               nested: list[str]) -> str | None:
         rule = group.rule
         unit = self.org.units.get(key)
-        context = {
-            **unit_context(unit, self.common),
-            "key": key,
-            "members": [self.org.persons[p] for p in person_ids if p in self.org.persons],
-        }
+        context = {**unit_context(unit, self.common), "key": key, "size": len(member_dns)}
         label = f"group {rule.name}:{key}"
         try:
             dn = self.absolute(group.dn.render(context, label=label))
             attrs = self._rendered(group.attributes, context, label)
         except TemplateError as exc:
             self.problem(exc)
-            return
-        attrs[rule.member_attribute] = tuple(sorted(dn_of[p] for p in person_ids))
-        self.out.objects.append(
-            Wanted(
-                kind=GROUP,
-                key=f"{rule.name}:{key}",
-                dn=dn,
-                attrs=attrs,
-                create_only={"objectClass": tuple(rule.object_classes)},
-                why=f"{len(person_ids)} member(s)",
-                rule=f"groups.{rule.name}",
-                source=f"units/{key}" if unit else "",
-                multi=frozenset({rule.member_attribute}),
-            )
-        )
+            return None
+        attrs[rule.member_attribute] = tuple(sorted([*member_dns, *nested]))
+        why = f"{len(member_dns)} member(s)" + (f", {len(nested)} nested group(s)"
+                                                 if nested else "")
+        self.out.objects.append(Wanted(
+            kind=GROUP, key=f"{rule.name}:{key}", dn=dn, attrs=attrs,
+            create_only={"objectClass": tuple(rule.object_classes)}, why=why,
+            rule=f"groups.{rule.name}", source=f"units/{key}" if unit else "",
+            multi=frozenset({rule.member_attribute}),
+        ))
+        return dn
 
 
 def _keys(result: Any) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from syncd.errors import ConfigError, Problem
 from syncd.mapping.templating import (
@@ -74,7 +74,16 @@ class GroupRule(Model):
     dn: str
     object_classes: list[str] = Field(min_length=1)
     member_attribute: str = "member"
+    nested: list[str] = Field(
+        default_factory=list, description="rules whose groups are members of this static group"
+    )
     attributes: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _nested_needs_key(self) -> GroupRule:
+        if self.nested and not self.key:
+            raise ValueError("nested groups go into one static group: set key")
+        return self
 
 
 class OuTree(Model):
@@ -90,6 +99,19 @@ class MappingFile(Model):
     users: UserRule
     groups: list[GroupRule] = Field(default_factory=list)
     ou_tree: OuTree | None = None
+
+    @model_validator(mode="after")
+    def _group_names(self) -> MappingFile:
+        names = [rule.name for rule in self.groups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"groups: names must be unique: {', '.join(names)}")
+        for rule in self.groups:
+            for name in rule.nested:
+                target = next((r for r in self.groups if r.name == name), None)
+                if target is None or target.nested or name == rule.name:
+                    raise ValueError(f"groups: {rule.name}: nested {name!r} must name "
+                                     "another group rule that nests nothing itself")
+        return self
 
 
 # --- compiled form -------------------------------------------------------------------
