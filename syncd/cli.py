@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from syncd import __version__
+from syncd import __version__, logs
 from syncd.config import Config, config_path, load_config
 from syncd.cycle import Outcome, apply_plan, dry_render, ingest, plan_target, select_targets
 from syncd.errors import ConfigError, Problem, SnapshotRejected, SyncdError
@@ -29,11 +29,7 @@ log = logging.getLogger("syncd")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure("debug" if args.verbose else "info")
     try:
         return args.command(args)
     except ConfigError as exc:
@@ -87,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     apply = command("apply", cmd_apply, "one full cycle: ingest, plan, apply", today, target)
     apply.add_argument("--allow-deletes", type=int, metavar="N", default=None,
                        help="accept up to N disables and deletes this once, past the guards")
+    command("run", cmd_run, "the daemon: scheduled cycles, HTTP endpoints, SIGHUP reload")
     show = command("show", cmd_show, "the address-book view of a person or unit",
                    json_flag, today)
     show.add_argument("what", choices=["person", "unit"])
@@ -95,7 +92,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(config_path(args.config))
+    config = load_config(config_path(args.config))
+    if not args.verbose:
+        logs.configure(config.logging.level, config.logging.format)
+    return config
 
 
 def _store(config: Config) -> Store:
@@ -177,6 +177,12 @@ def _outcome_line(outcome: Outcome) -> str:
         line += (f"; {len(outcome.held)} destructive change(s) held back by the guards: "
                  "run `syncd apply --allow-deletes N` to accept them")
     return line
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from syncd.daemon.service import Daemon  # the scheduler is only loaded by the daemon
+
+    return Daemon(config_path(args.config), _config(args)).run()
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -222,6 +223,7 @@ class LdapTarget(Model):
     vars: dict[str, Any] = Field(
         default_factory=dict, description="values the mapping's templates can read"
     )
+    schedule: Schedule | None = Field(None, description="this target's own; else the global")
 
     _env = field_validator("password")(_env_ref_only)
 
@@ -249,6 +251,7 @@ class ScimTarget(Model):
     tls_ca_file: Path | None = None
     mapping: Path
     vars: dict[str, Any] = Field(default_factory=dict)
+    schedule: Schedule | None = None
 
     _env = field_validator("token")(_env_ref_only)
 
@@ -281,17 +284,43 @@ class Safety(Model):
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(duration: str) -> int:
+    """``15m`` -> 900 (the format is checked on load)."""
+    match = DURATION.match(duration)
+    assert match
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
 class Schedule(Model):
-    interval: str | None = "15m"
+    """When a target's cycles run: every `interval`, or on a crontab line (`cron` wins)."""
+
+    interval: str = "15m"
     cron: str | None = None
-    jitter: str = "0s"
+    jitter: str = Field("0s", description="a random delay up to this, so sites spread out")
 
     @field_validator("interval", "jitter")
     @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None and not DURATION.match(value):
+    def _duration(cls, value: str) -> str:
+        if not DURATION.match(value):
             raise ValueError(f"must be a number and a unit (s, m, h, d), like 15m; got {value!r}")
         return value
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"not a crontab line ({exc}): {value!r}") from None
+        return value
+
+    @property
+    def interval_seconds(self) -> int:
+        return seconds(self.interval)
 
 
 class HttpConfig(Model):

@@ -12,8 +12,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-from syncd.config import Config, LdapTarget, ScimTarget, read_secret
+from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secret
 from syncd.errors import ConfigError, ObjectRejected, Problem, SyncdError
 from syncd.mapping.desired import Desired, KnownAccount, desired_state
 from syncd.mapping.rules import CompiledMapping, load_mapping
@@ -40,6 +41,14 @@ def ingest(config: Config, store: Store, force: bool = False) -> IngestResult:
     totals = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
     log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), totals)
     return result
+
+
+def load_checked(path: Path) -> Config:
+    """The config and every mapping it names, compiled: what a reload must pass."""
+    config = load_config(path)
+    for target in config.targets:
+        load_mapping(target.mapping)
+    return config
 
 
 def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
@@ -160,13 +169,15 @@ class Outcome:
     applied: list[Change] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     held: list[Change] = field(default_factory=list)
+    stopped: int = 0  # changes left undone because the daemon is stopping
 
     @property
     def result(self) -> str:
         return "guarded" if self.held else "success"
 
 
-def apply_plan(planned: Planned, store: Store, day: date) -> Outcome:
+def apply_plan(planned: Planned, store: Store, day: date,
+               should_stop: Callable[[], bool] = lambda: False) -> Outcome:
     """Carry out a plan change by change; a refused object is recorded and skipped.
 
     Guarded plans apply only what is not destructive. New objects are reserved in the
@@ -184,7 +195,12 @@ def apply_plan(planned: Planned, store: Store, day: date) -> Outcome:
                         guard.name, guard.value, guard.limit, len(outcome.held))
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE])
-    for change in changes:
+    for done, change in enumerate(changes):
+        if should_stop():
+            outcome.stopped = len(changes) - done
+            log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
+                     outcome.stopped)
+            break
         _apply_one(planned, store, change, day, outcome)
     store.save_accounts(_settled(planned, day))
     return outcome

@@ -108,9 +108,10 @@ targets:
         self.write_org()
         return self.run(capsys, "apply", "--today", day, *extra)
 
-    def plan(self, capsys: Any, day: str = DAY) -> dict[str, Any]:
+    def plan(self, capsys: Any, day: str | None = DAY) -> dict[str, Any]:
+        """The plan as JSON; `day` None plans for the real today, as the daemon does."""
         self.write_org()
-        code, out, err = self.run(capsys, "plan", "--json", "--today", day)
+        code, out, err = self.run(capsys, "plan", "--json", *(("--today", day) if day else ()))
         assert code == 0, err
         return json.loads(out)
 

@@ -24,6 +24,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "targets": {"mapping", "store", "sources", "cli", "daemon", "cycle"},
     "show": {"sources", "mapping", "plan", "targets", "cycle", "cli", "daemon"},
     "cycle": {"cli", "daemon"},
+    "daemon": {"cli", "targets", "mapping", "sources", "plan"},
     "testing": {"*"},
 }
 

@@ -1,0 +1,1 @@
+"""The long-running `syncd run`: schedule, HTTP endpoints, signals, systemd."""

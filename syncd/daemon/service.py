@@ -1,0 +1,292 @@
+"""`syncd run`: scheduled cycles per target, reload on SIGHUP, clean stop on SIGTERM.
+
+Each target is its own APScheduler job, so a slow or failing target never holds up the
+others; a per-target lock means two cycles of one target never overlap, even when
+`POST /sync` asks for one while the scheduled one runs. The main thread only waits for
+signals, pings the systemd watchdog and reloads: the work happens in the jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from syncd import logs, metrics
+from syncd.config import Config, Schedule, seconds
+from syncd.cycle import Outcome, TargetConfig, apply_plan, ingest, load_checked, plan_target
+from syncd.daemon.http import StatusServer
+from syncd.daemon.notify import Notifier
+from syncd.errors import ConfigError, GuardTripped, SnapshotRejected, SyncdError
+from syncd.store import IngestResult, open_store
+
+log = logging.getLogger("syncd.daemon")
+
+RETRY_FIRST = 30.0  # seconds before a failed target is tried again; doubles per failure
+
+
+@dataclass
+class TargetState:
+    """What /status and /readyz say about one target."""
+
+    last_run: datetime | None = None
+    result: str | None = None  # success | failure | guarded
+    stage: str | None = None  # where a failed cycle failed: ingest, plan, apply
+    error: str | None = None
+    duration: float | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: int = 0  # in a row
+
+
+class Daemon:
+    def __init__(self, config_path: Path, config: Config):
+        self.config_path = config_path
+        self.config = config
+        self.store = open_store(config.store.url)
+        self.states: dict[str, TargetState] = {t.name: TargetState() for t in config.targets}
+        self.locks: dict[str, threading.Lock] = {}
+        self.ingest_lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.reload_wanted = threading.Event()
+        self.reload_error: str | None = None
+        self.loaded_at = datetime.now(UTC)
+        self.notifier = Notifier()
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.http = StatusServer(self)
+        metrics.CONFIG_RELOAD_OK.set(1)
+        metrics.CONFIG_RELOAD_TIME.set(time.time())
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; 0 after a clean stop."""
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_wanted.set())
+        self.http.start()
+        self.scheduler.start()
+        self._schedule_all()
+        self.notifier.ready()
+        self.notifier.status(f"running {len(self.config.targets)} target(s)")
+        log.info("syncd started: %d target(s), listening on %s", len(self.config.targets),
+                 self.http.address)
+        tick = min(1.0, self.notifier.watchdog_interval() or 1.0)
+        while not self.stopping.wait(tick):
+            self.notifier.watchdog()
+            if self.reload_wanted.is_set():
+                self.reload_wanted.clear()
+                self.reload()
+        return self._stop()
+
+    def _stop(self) -> int:
+        log.info("stopping: letting running cycles finish the object in hand")
+        self.notifier.stopping()
+        self.scheduler.shutdown(wait=True)
+        self.http.stop()
+        self.store.close()
+        log.info("stopped cleanly")
+        return 0
+
+    def reload(self) -> None:
+        """Validate the new config and every mapping first; only a valid one replaces the
+        running one (from each target's next cycle)."""
+        self.notifier.reloading()
+        try:
+            config = load_checked(self.config_path)
+        except ConfigError as exc:
+            self.reload_error = str(exc)
+            metrics.CONFIG_RELOAD_OK.set(0)
+            log.error("reload refused, the running config stays:\n%s", exc)
+            self.notifier.ready()
+            return
+        logs.configure(config.logging.level, config.logging.format)
+        self.config, self.reload_error = config, None
+        self.loaded_at = datetime.now(UTC)
+        metrics.CONFIG_RELOAD_OK.set(1)
+        metrics.CONFIG_RELOAD_TIME.set(time.time())
+        for name in list(self.states):
+            if name not in {t.name for t in config.targets}:
+                del self.states[name]
+        for target in config.targets:
+            self.states.setdefault(target.name, TargetState())
+        self._schedule_all()
+        log.info("reloaded %s: %d target(s)", self.config_path, len(config.targets))
+        self.notifier.ready()
+
+    # --- scheduling ----------------------------------------------------------------
+
+    def _schedule_all(self) -> None:
+        """One job per target; a new target's first cycle runs at once, a reload only
+        changes the schedule of the ones already there."""
+        wanted = {t.name for t in self.config.targets}
+        for job in self.scheduler.get_jobs():
+            if job.id.split(":")[0] not in wanted:
+                job.remove()
+        for target in self.config.targets:
+            trigger = _trigger(target.schedule or self.config.schedule)
+            job = self.scheduler.get_job(target.name)
+            if job is not None:
+                job.reschedule(trigger)
+            else:
+                self.scheduler.add_job(self.run_target, trigger, args=[target.name],
+                                       id=target.name, name=f"cycle {target.name}",
+                                       next_run_time=datetime.now(UTC))
+
+    def sync_now(self, names: list[str]) -> list[str]:
+        """POST /sync: run these targets' cycles now (after any one that is running)."""
+        known = [name for name in names if name in self.states]
+        for name in known:
+            self.scheduler.add_job(self.run_target, DateTrigger(datetime.now(UTC)),
+                                   args=[name], id=f"{name}:now", replace_existing=True)
+        return known
+
+    def next_run(self, name: str) -> datetime | None:
+        runs = [job.next_run_time for job in self.scheduler.get_jobs()
+                if job.id.split(":")[0] == name and job.next_run_time]
+        return min(runs) if runs else None
+
+    # --- one cycle -----------------------------------------------------------------
+
+    def run_target(self, name: str) -> None:
+        lock = self.locks.setdefault(name, threading.Lock())
+        with lock:
+            if self.stopping.is_set():
+                return
+            config = self.config  # a reload takes effect from the next cycle
+            target = next((t for t in config.targets if t.name == name), None)
+            if target is not None:
+                self._cycle(config, target)
+
+    def _cycle(self, config: Config, target: TargetConfig) -> None:
+        state = self.states.setdefault(target.name, TargetState())
+        started = time.monotonic()
+        stage = "ingest"
+        try:
+            self._ingest(config)
+            stage = "plan"
+            org = self.store.org(date.today())
+            planned = plan_target(config, self.store, org, target)
+            stage = "apply"
+            outcome = apply_plan(planned, self.store, org.day, self.stopping.is_set)
+        except SyncdError as exc:
+            self._failed(target, state, stage, exc, time.monotonic() - started)
+            return
+        self._succeeded(target, state, outcome, time.monotonic() - started)
+
+    def _ingest(self, config: Config) -> IngestResult:
+        with self.ingest_lock:
+            try:
+                result = ingest(config, self.store)
+            except (SnapshotRejected, GuardTripped) as exc:
+                reason = "invalid" if isinstance(exc, SnapshotRejected) else "shrink"
+                metrics.SOURCE_REFUSED.labels(reason=reason).inc()
+                raise
+        for kind, delta in result.deltas.items():
+            for source in config.sources:
+                metrics.SOURCE_RECORDS.labels(source=source.name, kind=kind).set(delta.total)
+        return result
+
+    def _succeeded(self, target: TargetConfig, state: TargetState, outcome: Outcome,
+                   duration: float) -> None:
+        plan = outcome.plan
+        result = outcome.result
+        for change in outcome.applied:
+            metrics.CHANGES.labels(target.name, change.kind, change.action.word).inc()
+        for _ in outcome.rejected:
+            metrics.OBJECT_ERRORS.labels(target.name, "object").inc()
+        if plan.errors:
+            metrics.OBJECT_ERRORS.labels(target.name, "render").inc(len(plan.errors))
+        for guard in plan.tripped:
+            metrics.GUARD_TRIPS.labels(target.name, guard.name).inc()
+        for kind, count in plan.desired.items():
+            metrics.MANAGED_OBJECTS.labels(target.name, kind).set(count)
+        metrics.CYCLES.labels(target.name, result).inc()
+        metrics.CYCLE_DURATION.labels(target.name).observe(duration)
+        if result == "success":
+            metrics.LAST_SUCCESS.labels(target.name).set(time.time())
+        counts = {**plan.summary(), "applied": len(outcome.applied),
+                  "refused": len(outcome.rejected), "held": len(outcome.held),
+                  "render_errors": len(plan.errors), "left_for_next_cycle": outcome.stopped}
+        self._record(state, result, None, None, duration, counts)
+        state.failures = 0
+        log.info("cycle %s: %s in %.1fs", target.name, result, duration,
+                 extra={"fields": {"target": target.name, "result": result,
+                                   "duration_seconds": round(duration, 3), **counts}})
+
+    def _failed(self, target: TargetConfig, state: TargetState, stage: str, exc: Exception,
+                duration: float) -> None:
+        metrics.CYCLES.labels(target.name, "failure").inc()
+        metrics.CYCLE_DURATION.labels(target.name).observe(duration)
+        self._record(state, "failure", stage, str(exc), duration, {})
+        state.failures += 1
+        retry = min(RETRY_FIRST * 2 ** (state.failures - 1),
+                    float(seconds((target.schedule or self.config.schedule).interval)))
+        if not self.stopping.is_set():
+            self.scheduler.add_job(
+                self.run_target, DateTrigger(datetime.now(UTC) + timedelta(seconds=retry)),
+                args=[target.name], id=f"{target.name}:retry", replace_existing=True)
+        log.error("cycle %s: failure at %s after %.1fs: %s; retrying in %.0fs", target.name,
+                  stage, duration, exc, retry,
+                  extra={"fields": {"target": target.name, "result": "failure",
+                                    "stage": stage, "duration_seconds": round(duration, 3)}})
+
+    def _record(self, state: TargetState, result: str, stage: str | None, error: str | None,
+                duration: float, counts: dict[str, int]) -> None:
+        state.last_run = datetime.now(UTC)
+        state.result, state.stage, state.error = result, stage, error
+        state.duration, state.counts = duration, counts
+        summary = ", ".join(f"{name} {s.result or 'pending'}" for name, s in self.states.items())
+        self.notifier.status(summary)
+
+    # --- what /status and /readyz answer --------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "config": {"file": str(self.config_path), "loaded_at": self.loaded_at.isoformat(),
+                       "reload_error": self.reload_error},
+            "targets": {name: _state_json(state, self.next_run(name))
+                        for name, state in self.states.items()},
+        }
+
+    def ready(self) -> tuple[bool, str]:
+        waiting = [n for n, s in self.states.items() if s.result is None]
+        failing = [n for n, s in self.states.items() if s.result not in (None, "success")]
+        if failing:
+            return False, "last cycle not successful: " + ", ".join(failing)
+        if waiting:
+            return False, "no cycle finished yet: " + ", ".join(waiting)
+        return True, "ready"
+
+
+def _trigger(schedule: Schedule) -> CronTrigger | IntervalTrigger:
+    jitter = seconds(schedule.jitter) or None
+    if schedule.cron:
+        trigger = CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+        trigger.jitter = jitter
+        return trigger
+    return IntervalTrigger(seconds=schedule.interval_seconds, jitter=jitter, timezone=UTC)
+
+
+def _state_json(state: TargetState, next_run: datetime | None) -> dict[str, Any]:
+    return {
+        "last_run": state.last_run.isoformat() if state.last_run else None,
+        "result": state.result,
+        "stage": state.stage,
+        "error": state.error,
+        "duration_seconds": round(state.duration, 3) if state.duration is not None else None,
+        "counts": state.counts,
+        "next_run": next_run.isoformat() if next_run else None,
+    }

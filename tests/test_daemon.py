@@ -1,0 +1,175 @@
+"""`syncd run` as a real process: schedule, HTTP, metrics (promtool), reload, stop,
+recovery from a slapd that goes away, and independent targets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO
+from tests.daemon_env import TOKEN, DaemonProcess, daemon_config
+from tests.sync_env import SyncEnv
+
+pytestmark = pytest.mark.slapd
+
+
+@pytest.fixture
+def env(tmp_path, slapd) -> SyncEnv:
+    return SyncEnv(tmp_path, slapd)
+
+
+@pytest.fixture
+def daemon(env, tmp_path):
+    port = daemon_config(env)
+    process = DaemonProcess(env.config, port, tmp_path / "daemon.log")
+    yield process
+    process.kill()
+
+
+def succeeded(daemon: DaemonProcess, at_least: int = 1):
+    return lambda: daemon.metric("syncd_cycles_total", target="ldap",
+                                 result="success") >= at_least
+
+
+def test_runs_a_cycle_at_start_and_serves_status(daemon, env):
+    daemon.start()
+    daemon.wait_for(succeeded(daemon), "the first cycle")
+    assert daemon.get("/readyz") == (200, "ready\n")
+    status = daemon.target()
+    assert status["result"] == "success"
+    assert status["counts"]["create"] > 0 and status["next_run"]
+    assert set(env.users()) == {"p1", "p2", "p3", "p4", "p5"}
+    daemon.wait_for(succeeded(daemon, 2), "a scheduled second cycle (interval 2s)")
+    assert daemon.stop() == 0
+
+
+def test_metrics_pass_promtool_and_name_every_contract_metric(daemon):
+    daemon.start()
+    daemon.wait_for(succeeded(daemon), "the first cycle")
+    code, body = daemon.get("/metrics")
+    assert code == 200
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: run scripts/install-test-deps"
+    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    for name in ("syncd_cycles_total", "syncd_cycle_duration_seconds_bucket",
+                 "syncd_last_success_timestamp_seconds", "syncd_changes_total",
+                 "syncd_managed_objects", "syncd_source_records", "syncd_build_info"):
+        assert f"\n{name}{{" in body, name
+    assert daemon.metric("syncd_changes_total", target="ldap", kind="user",
+                         action="create") == 5
+    assert daemon.metric("syncd_managed_objects", target="ldap", kind="user") == 5
+    assert daemon.metric("syncd_source_records", source="hr", kind="persons") == 5
+
+
+def test_post_sync_needs_the_bearer_token(daemon):
+    daemon.start()
+    daemon.wait_for(succeeded(daemon), "the first cycle")
+    assert daemon.request("POST", "/sync")[0] == 401
+    assert daemon.request("POST", "/sync", {"Authorization": "Bearer wrong"})[0] == 401
+    before = daemon.metric("syncd_cycles_total", target="ldap", result="success")
+    code, body = daemon.request("POST", "/sync?target=ldap",
+                                {"Authorization": f"Bearer {TOKEN}"})
+    assert (code, json.loads(body)) == (202, {"queued": ["ldap"]})
+    daemon.wait_for(succeeded(daemon, int(before) + 1), "the cycle POST /sync asked for")
+    assert daemon.request("POST", "/sync?target=nope",
+                          {"Authorization": f"Bearer {TOKEN}"})[0] == 404
+    assert TOKEN not in daemon.logged()
+
+
+def test_sighup_applies_a_valid_config_and_refuses_a_broken_one(daemon, env):
+    daemon.start()
+    daemon.wait_for(succeeded(daemon), "the first cycle")
+    text = env.config.read_text()
+    env.config.write_text(text.replace("mail_domain: kolding.example",
+                                       "mail_domain: kommune.example"))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for(lambda: env.user("p2")[1]["mail"] == ["aaseo@kommune.example"],
+                    "the reloaded mapping vars to reach the directory")
+    env.config.write_text(text.replace("safety:", "safty:"))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for(lambda: daemon.metric("syncd_config_last_reload_successful") == 0,
+                    "the refused reload to show in the metrics")
+    reload_error = daemon.status()["config"]["reload_error"]
+    assert "safty: unknown key; did you mean 'safety'?" in reload_error
+    assert "reload refused, the running config stays" in daemon.logged()
+    cycles = daemon.metric("syncd_cycles_total", target="ldap", result="success")
+    daemon.wait_for(succeeded(daemon, int(cycles) + 1), "cycles to go on with the old config")
+    assert env.user("p2")[1]["mail"] == ["aaseo@kommune.example"]
+    assert daemon.stop() == 0
+
+
+def test_sigterm_mid_cycle_stops_cleanly_and_the_next_start_finishes(env, tmp_path, capsys):
+    env.org = json.loads((REPO / "samples" / "sample-org.json").read_text(encoding="utf-8"))
+    env.write_org()
+    port = daemon_config(env, interval="1h")
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
+    try:
+        daemon.wait_for(lambda: daemon.logged().count("syncd.audit") >= 20, "changes to land")
+        assert daemon.stop() == 0
+        log = daemon.logged()
+        assert "change(s) left for the next cycle" in log
+        assert "stopped cleanly" in log
+        partial = len(env.users())
+        assert partial > 0
+        daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
+        daemon.wait_for(succeeded(daemon), "the next start's cycle")
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    assert len(env.users()) > partial
+    assert env.plan(capsys, day=None)["changes"] == []
+
+
+def test_recovers_by_itself_when_slapd_comes_back(daemon, env):
+    daemon.start()
+    daemon.wait_for(succeeded(daemon), "the first cycle")
+    env.slapd.stop()
+    daemon.wait_for(lambda: daemon.metric("syncd_cycles_total", target="ldap",
+                                          result="failure") >= 1, "a failed cycle")
+    assert daemon.get("/readyz")[0] == 503
+    status = daemon.target()
+    assert status["result"] == "failure" and status["stage"] == "plan"
+    assert env.slapd.url.removeprefix("ldap://") in status["error"]
+    env.slapd.start()
+    daemon.wait_for(lambda: daemon.get("/readyz")[0] == 200, "a later cycle to recover")
+    assert daemon.stop() == 0
+
+
+def test_a_failing_target_does_not_hold_up_the_others(env, tmp_path):
+    port = daemon_config(env)
+    text = env.config.read_text()
+    target = text[text.index("  - name: ldap"):text.index("schedule:")]
+    dead = target.replace("name: ldap", "name: dead").replace(
+        env.slapd.url, "ldap://127.0.0.1:1")
+    env.config.write_text(text.replace(target, target + dead))
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
+    try:
+        daemon.wait_for(succeeded(daemon), "the live target's cycle")
+        daemon.wait_for(lambda: daemon.metric("syncd_cycles_total", target="dead",
+                                              result="failure") >= 1, "the dead one to fail")
+        code, body = daemon.get("/readyz")
+        assert code == 503 and "dead" in body
+        assert daemon.target("ldap")["result"] == "success"
+    finally:
+        daemon.kill()
+
+
+def test_json_logs_with_one_summary_line_per_cycle(env, tmp_path):
+    port = daemon_config(env, extra="logging:\n  format: json\n  level: info\n")
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
+    try:
+        daemon.wait_for(succeeded(daemon), "the first cycle")
+        daemon.stop()
+    finally:
+        daemon.kill()
+    lines = [json.loads(line) for line in daemon.logged().splitlines() if line.startswith("{")]
+    summaries = [line for line in lines if line.get("result") == "success"]
+    assert summaries and summaries[0]["target"] == "ldap"
+    assert summaries[0]["create"] > 0 and "duration_seconds" in summaries[0]
+    assert all("level" in line and "time" in line for line in lines)
