@@ -39,6 +39,12 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _one_secret(model: BaseModel, key: str) -> None:
+    """A secret comes from `<key>_file` or `<key>: ${env:NAME}`: exactly one of them."""
+    if (getattr(model, f"{key}_file") is None) == (getattr(model, key) is None):
+        raise ValueError(f"give exactly one of {key}_file or {key} (${{env:NAME}})")
+
+
 def _env_ref_only(value: str | None) -> str | None:
     """A secret key may only name an environment variable, never hold the secret."""
     if value is not None and not ENV_REF.match(value):
@@ -141,9 +147,8 @@ class BearerAuth(Model):
     _env = field_validator("token")(_env_ref_only)
 
     @model_validator(mode="after")
-    def _one_of(self) -> BearerAuth:
-        if (self.token_file is None) == (self.token is None):
-            raise ValueError("give exactly one of token_file or token")
+    def _secret(self) -> BearerAuth:
+        _one_secret(self, "token")
         return self
 
 
@@ -155,9 +160,8 @@ class BasicAuth(Model):
     _env = field_validator("password")(_env_ref_only)
 
     @model_validator(mode="after")
-    def _one_of(self) -> BasicAuth:
-        if (self.password_file is None) == (self.password is None):
-            raise ValueError("give exactly one of password_file or password")
+    def _secret(self) -> BasicAuth:
+        _one_secret(self, "password")
         return self
 
 
@@ -235,9 +239,8 @@ class LdapTarget(Model):
         return value
 
     @model_validator(mode="after")
-    def _one_password(self) -> LdapTarget:
-        if (self.password_file is None) == (self.password is None):
-            raise ValueError("give exactly one of password_file or password (${env:NAME})")
+    def _secret(self) -> LdapTarget:
+        _one_secret(self, "password")
         return self
 
 
@@ -256,9 +259,8 @@ class ScimTarget(Model):
     _env = field_validator("token")(_env_ref_only)
 
     @model_validator(mode="after")
-    def _one_token(self) -> ScimTarget:
-        if (self.token_file is None) == (self.token is None):
-            raise ValueError("give exactly one of token_file or token (${env:NAME})")
+    def _secret(self) -> ScimTarget:
+        _one_secret(self, "token")
         return self
 
 

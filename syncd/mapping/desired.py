@@ -73,21 +73,20 @@ def desired_state(
     return _Builder(org, mapping, base_dn, variables, known, taken, lookup).build()
 
 
+@dataclass
 class _Builder:
-    def __init__(
-        self,
-        org: OrgView,
-        mapping: CompiledMapping,
-        base_dn: str,
-        variables: dict[str, Any],
-        known: dict[str, KnownAccount],
-        taken: set[str],
-        lookup: Lookup,
-    ):
-        self.org, self.mapping, self.base_dn = org, mapping, base_dn
-        self.known, self.taken, self.lookup = known, {t.lower() for t in taken}, lookup
-        self.common = common_context(org.day, base_dn, variables)
-        self.lifecycle = mapping.spec.lifecycle
+    org: OrgView
+    mapping: CompiledMapping
+    base_dn: str
+    variables: dict[str, Any]
+    known: dict[str, KnownAccount]
+    taken: set[str]
+    lookup: Lookup
+
+    def __post_init__(self) -> None:
+        self.taken = {name.lower() for name in self.taken}
+        self.common = common_context(self.org.day, self.base_dn, self.variables)
+        self.lifecycle = self.mapping.spec.lifecycle
         self.out = Desired()
         self.unit_dns: dict[str, str] = {}
 

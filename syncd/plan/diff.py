@@ -54,9 +54,8 @@ class _Differ:
 
     def run(self) -> Diff:
         current = {id(w): self._current(w) for w in self.wanted}
-        ours = {norm_dn(e.dn) for e in current.values() if e is not None}
-        ours |= {norm_dn(e.dn) for key in self.owned.values() if (e := self.by_dn.get(
-            norm_dn(key.dn)))}
+        registered = (self.by_dn.get(norm_dn(own.dn)) for own in self.owned.values())
+        ours = {norm_dn(e.dn) for e in [*current.values(), *registered] if e is not None}
         kept = {norm_dn(e.dn) for person in self.frozen for e in self.by_anchor.get(person, ())}
         self.removable = ours - kept
         for w in self.wanted:
