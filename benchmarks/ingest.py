@@ -21,11 +21,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from syncd.testing.orggen import generate_org, write_snapshot  # noqa: E402
 
 DAY = "2026-12-01"
+CHANGE_ONE_PERCENT = """
+import json, sys
+org = json.load(open(sys.argv[1], encoding="utf-8"))
+for person in org["persons"][::100]:
+    person["surname"] += "-Hansen"
+json.dump(org, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+"""
 
 
 def run(step: str, argv: list[str]) -> None:
@@ -44,6 +48,17 @@ def run(step: str, argv: list[str]) -> None:
     print(f"{step:<34} {elapsed:7.2f} s   peak RSS {usage.ru_maxrss / 1024:6.0f} MiB   {summary}")
 
 
+def first_person(snapshot: Path) -> str:
+    """The first person's id, read line by line (the writer puts one record per line)."""
+    with snapshot.open(encoding="utf-8") as lines:
+        in_persons = False
+        for line in lines:
+            in_persons = in_persons or line.strip().startswith('"persons"')
+            if in_persons and line.strip().startswith("{"):
+                return json.loads(line.strip().rstrip(","))["id"]
+    raise SystemExit(f"{snapshot}: no persons")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
@@ -54,26 +69,28 @@ def main() -> int:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="syncd-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 
-    org = generate_org(args.units, args.persons, args.engagements, seed=7)
+    # The org is made and changed by child processes: a forked child's ru_maxrss starts at
+    # its parent's RSS, so this process must stay small for the figures to be syncd's own.
     snapshot = work / "org.json"
-    with snapshot.open("w", encoding="utf-8") as out:
-        write_snapshot(org, out)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_big_org.py"), str(snapshot),
+                    "--persons", str(args.persons), "--engagements", str(args.engagements),
+                    "--units", str(args.units), "--seed", "7"], check=True,
+                   stdout=subprocess.DEVNULL)
     config = work / "config.yaml"
     config.write_text("store:\n  url: sqlite:///store.db\nsources:\n  - name: hr\n"
                       "    type: snapshot\n    path: org.json\n", encoding="utf-8")
-    counts = ", ".join(f"{len(v):,} {k}" for k, v in org.items())
-    print(f"org: {counts}; {snapshot.stat().st_size / 2**20:.0f} MiB JSON in {work}")
+    print(f"org: {args.persons:,} persons, {args.engagements:,} engagements, "
+          f"{args.units:,} units; {snapshot.stat().st_size / 2**20:.0f} MiB JSON in {work}")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite store")
 
     cfg = ["-c", str(config)]
+    person = first_person(snapshot)  # before the change step rewrites the file
     run("ingest, empty store", ["ingest", *cfg])
     run("ingest, same snapshot (no change)", ["ingest", *cfg])
-    for person in org["persons"][:: 100]:
-        person["surname"] += "-Hansen"
-    snapshot.write_text(json.dumps(org, ensure_ascii=False), encoding="utf-8")
+    subprocess.run([sys.executable, "-c", CHANGE_ONE_PERCENT, str(snapshot)], check=True)
     run("ingest, 1 % of persons changed", ["ingest", *cfg])
-    run("show person (loads the org view)", ["show", "person", org["persons"][0]["id"],
-                                             "--today", DAY, *cfg])
+    run("show person (loads the org view)",
+        ["show", "person", person, "--today", DAY, *cfg])
     return 0
 
 

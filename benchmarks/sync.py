@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,10 +103,19 @@ def run(
         out = stdout.open("wb") if stdout else scratch
         try:
             cpu_before = slapd_cpu(server)
-            subprocess.run(
+            # Its own process group, so that an interrupted benchmark takes the command
+            # down with the launcher.
+            launcher = subprocess.Popen(
                 [str(PYTHON), "-S", "-c", LAUNCHER, result.name, *argv],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, check=False,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+                start_new_session=True,
             )  # fmt: skip
+            try:
+                launcher.wait()
+            except BaseException:
+                os.killpg(launcher.pid, signal.SIGKILL)
+                launcher.wait()
+                raise
             server_cpu = slapd_cpu(server) - cpu_before
         finally:
             if stdout:
@@ -366,6 +376,8 @@ def main() -> int:
             flush=True,
         )
 
+    # Stopped with SIGTERM, still run the finally blocks that stop the slapds.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     header(args)
     rows: list[Row] = []
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 Attrs = dict[str, tuple[str, ...]]
 
@@ -71,6 +72,7 @@ def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]
     return ()
 
 
+@lru_cache(maxsize=1 << 17)
 def norm_dn(dn: str) -> str:
     """A DN for comparison: RDNs trimmed and lower-cased (enough for the DNs syncd writes)."""
     return ",".join(part.strip().lower() for part in split_dn(dn))

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from syncd.store.schema import accounts, audit
 
@@ -77,14 +79,28 @@ def taken_usernames(conn: Connection, target: str) -> set[str]:
 
 
 def save_accounts(conn: Connection, items: Iterable[Account]) -> None:
-    """Insert or update registry rows (a portable upsert: delete, then insert)."""
-    items = list(items)
-    for item in items:
-        conn.execute(delete(accounts).where(and_(
-            accounts.c.target == item.target, accounts.c.kind == item.kind,
-            accounts.c.key == item.key)))
-    if items:
-        conn.execute(insert(accounts), [item.row() for item in items])
+    """Insert or update registry rows, one upsert each (SQLite and PostgreSQL alike)."""
+    rows = [item.row() for item in items]
+    if not rows:
+        return
+    insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(
+        conn.dialect.name)
+    if insert_for is None:  # another database: the portable way, delete then insert
+        for row in rows:
+            conn.execute(delete(accounts).where(_key(row)))
+        conn.execute(insert(accounts), rows)
+        return
+    statement = insert_for(accounts)
+    key = ["target", "kind", "key"]
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=key,
+        set_={c: statement.excluded[c] for c in rows[0] if c not in key},
+    ), rows)
+
+
+def _key(row: dict[str, Any]) -> Any:
+    return and_(accounts.c.target == row["target"], accounts.c.kind == row["kind"],
+                accounts.c.key == row["key"])
 
 
 def forget_accounts(conn: Connection, target: str, keys: Iterable[tuple[str, str]]) -> None:
