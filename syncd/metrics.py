@@ -67,6 +67,21 @@ CONFIG_RELOAD_TIME = Gauge(
 )
 
 
+def declare_target(target: str) -> None:
+    """Create a target's counters at 0, so that `increase()` in an alert sees the very
+    first failure or guard trip (a labelled series otherwise appears only with it)."""
+    for result in ("success", "failure", "guarded"):
+        CYCLES.labels(target, result)
+    for guard in ("deletes", "delete_ratio"):
+        GUARD_TRIPS.labels(target, guard)
+    for kind in ("object", "render"):
+        OBJECT_ERRORS.labels(target, kind)
+
+
+for _reason in ("invalid", "shrink"):
+    SOURCE_REFUSED.labels(reason=_reason)
+
+
 def exposition() -> bytes:
     """The text format `GET /metrics` serves."""
     return generate_latest(REGISTRY)

@@ -136,6 +136,7 @@ class Daemon:
             if job.id.split(":")[0] not in wanted:
                 job.remove()
         for target in self.config.targets:
+            metrics.declare_target(target.name)
             trigger = _trigger(target.schedule or self.config.schedule)
             job = self.scheduler.get_job(target.name)
             if job is not None:
