@@ -18,7 +18,7 @@ from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secre
 from syncd.errors import ConfigError, ObjectRejected, Problem, SyncdError
 from syncd.mapping.desired import Desired, KnownAccount, desired_state
 from syncd.mapping.rules import CompiledMapping, load_mapping
-from syncd.objects import USER, Entry, Wanted, norm_dn
+from syncd.objects import GROUP, USER, Entry, Wanted, norm_dn
 from syncd.plan.diff import Diff, Owned, diff
 from syncd.plan.guards import check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
@@ -195,19 +195,25 @@ def apply_plan(planned: Planned, store: Store, day: date,
                         guard.name, guard.value, guard.limit, len(outcome.held))
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE])
+    refused_users: set[str] = set()  # DNs of users whose creation the server refused
     for done, change in enumerate(changes):
         if should_stop():
             outcome.stopped = len(changes) - done
             log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
                      outcome.stopped)
             break
-        _apply_one(planned, store, change, day, outcome)
+        if refused_users and change.kind == GROUP:
+            change = change.without_values(refused_users)
+        applied = _apply_one(planned, store, change, day, outcome)
+        if not applied and change.kind == USER and change.action is Action.CREATE:
+            refused_users.add(norm_dn(change.dn))
     store.save_accounts(_settled(planned, day))
     return outcome
 
 
 def _apply_one(planned: Planned, store: Store, change: Change, day: date,
-               outcome: Outcome) -> None:
+               outcome: Outcome) -> bool:
+    """Apply and record one change; False when the server refused it."""
     try:
         anchor = planned.target.apply(change)
     except ObjectRejected as exc:
@@ -215,7 +221,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
                   change.kind, change.dn, exc)
         store.record(_audit(planned, change, "error", str(exc)))
         outcome.rejected.append(str(exc))
-        return
+        return False
     entry = _audit(planned, change, "ok")
     audit_log.info("%s", json.dumps({"at": datetime.now(UTC).isoformat(), **entry.__dict__},
                                     ensure_ascii=False))
@@ -226,6 +232,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
         account = _account(planned, change, day, anchor=anchor)
     store.record(entry, account, forget)
     outcome.applied.append(change)
+    return True
 
 
 def _account(planned: Planned, change: Change, day: date, *, pending: bool = False,

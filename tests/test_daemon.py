@@ -173,3 +173,38 @@ def test_json_logs_with_one_summary_line_per_cycle(env, tmp_path):
     assert summaries and summaries[0]["target"] == "ldap"
     assert summaries[0]["create"] > 0 and "duration_seconds" in summaries[0]
     assert all("level" in line and "time" in line for line in lines)
+
+
+def test_speaks_sd_notify_on_a_real_socket(env, tmp_path):
+    import socket
+
+    path = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(path))
+    listener.settimeout(0.2)
+    port = daemon_config(env)
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log",
+                           env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"})
+    said: list[str] = []
+
+    def heard(message: str) -> bool:
+        try:
+            while True:
+                said.extend(listener.recv(4096).decode().splitlines())
+        except TimeoutError:
+            pass
+        return any(line.startswith(message) for line in said)
+
+    try:
+        daemon.start()
+        daemon.wait_for(lambda: heard("READY=1"), "READY=1")
+        daemon.wait_for(lambda: heard("STATUS=ldap success"), "STATUS after a cycle")
+        daemon.wait_for(lambda: heard("WATCHDOG=1"), "watchdog pings")
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for(lambda: heard("RELOADING=1"), "RELOADING=1")
+        assert any(line.startswith("MONOTONIC_USEC=") for line in said)
+        assert daemon.stop() == 0
+        assert heard("STOPPING=1")
+    finally:
+        daemon.kill()
+        listener.close()

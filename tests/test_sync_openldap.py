@@ -255,10 +255,12 @@ def test_a_refused_object_does_not_stop_the_others(env, capsys):
     assert "invalidAttributeSyntax" in out or "invalid" in out.lower()
     users = env.users()
     assert set(users) == {"p1", "p2", "p3", "p5"}
+    assert env.members("it-afdelingen") == set()  # no group names the refused entry
     env.org["addresses"].pop()
     code, _, _ = env.apply(capsys)
     assert code == 0
     assert env.user("p4")[1]["uid"] == ["jhansen"]  # the reserved name, retried
+    assert env.members("it-afdelingen") == {env.dn("p4")}
 
 
 def test_template_error_names_file_line_and_object(env, capsys, tmp_path):

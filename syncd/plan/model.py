@@ -3,9 +3,11 @@ and counted. Nothing here talks to a directory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+from syncd.objects import norm_dn
 
 FORMAT_VERSION = "1.0"
 
@@ -76,6 +78,16 @@ class Change:
     rule: str = ""
     source: str = ""
     username: str | None = None
+
+    def without_values(self, dns: set[str]) -> Change:
+        """This change with the DNs `dns` (normalised) left out of every multi-valued
+        attribute: a group must not name an entry whose creation was refused."""
+        attributes = [
+            replace(a, after=tuple(v for v in a.after if norm_dn(v) not in dns)) if a.multi else a
+            for a in self.attributes
+        ]
+        kept = [a for a in attributes if a.after != a.before or self.action is Action.CREATE]
+        return replace(self, attributes=kept)
 
     def as_dict(self) -> dict[str, Any]:
         return {
