@@ -100,7 +100,7 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
         desired=_desired_counts(desired),
         managed=result.managed,
         foreign=result.foreign,
-        errors=desired.problems + result.problems,
+        errors=[str(problem) for problem in desired.problems] + result.problems,
     )
     plan.guards = check_guards(plan, config.safety.max_deletes,
                                config.safety.max_delete_ratio, allow_deletes)
@@ -145,17 +145,27 @@ def _desired_counts(desired: Desired) -> dict[str, int]:
     return counts
 
 
-def dry_render(config: Config, store: Store, day: date) -> list[str]:
-    """Compile every mapping and render it against the store, contacting no target:
-    what `syncd validate` runs. Returns the objects that fail to render."""
-    org = store.org(day)
-    problems = []
+def check(config: Config, store: Store | None, day: date) -> list[Problem]:
+    """What `syncd validate` runs, contacting no target: compile every mapping (raising
+    ConfigError with every problem of every file), then render each one against the
+    store when it holds a snapshot. Returns the objects that fail to render."""
+    mappings, problems = {}, []
     for target_config in config.targets:
-        mapping = load_mapping(target_config.mapping)
-        desired = desired_state(org, mapping, base_dn=getattr(target_config, "base_dn", ""),
-                                variables=target_config.vars, known={}, taken=set(),
-                                lookup=lambda attribute, value: None)
-        problems += desired.problems
+        try:
+            mappings[target_config.name] = load_mapping(target_config.mapping)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    if store is None or not store.last_ingest():
+        return []
+    org = store.org(day)
+    for target_config in config.targets:
+        problems += desired_state(
+            org, mappings[target_config.name], base_dn=getattr(target_config, "base_dn", ""),
+            variables=target_config.vars, known={}, taken=set(),
+            lookup=lambda attribute, value: None,
+        ).problems
     return problems
 
 

@@ -79,11 +79,20 @@ def use_mapping(config: Path, mapping: Path) -> None:
     config.write_text(config.read_text().replace(str(SHIPPED), str(mapping)))
 
 
+def test_validate_compiles_mappings_even_with_an_empty_store(config, tmp_path, capsys):
+    mapping = mapping_with(tmp_path, 'sn: "{{ person.surname }}"', 'sn: "{{ person.surname }"')
+    use_mapping(config, mapping)
+    assert main(["validate", "-c", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{mapping}:{line_of(mapping, 'sn: ')}: users.attributes.sn: template syntax" in out
+    assert not (tmp_path / "store.db").exists()  # validate never creates a store
+
+
 def test_validate_renders_every_template_against_the_store(config, capsys):
     assert main(["ingest", "-c", str(config)]) == 0
     capsys.readouterr()
     assert main(["validate", "-c", str(config)]) == 0  # port 1: nothing is contacted
-    assert "templates rendered against the store" in capsys.readouterr().out
+    assert "every template rendered against the store" in capsys.readouterr().out
 
 
 def test_validate_reports_a_template_that_fails_for_one_person(config, tmp_path, tiny_org,
@@ -98,9 +107,10 @@ def test_validate_reports_a_template_that_fails_for_one_person(config, tmp_path,
     assert main(["validate", "--json", "-c", str(config)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is False
-    [problem] = [p["message"] for p in report["problems"]]
-    assert problem.startswith(f"{mapping}:{line_of(mapping, 'title:')}: users.attributes.title: ")
-    assert "person p5 (Émile Müller)" in problem  # the one person with no job function
+    [problem] = report["problems"]
+    assert (problem["file"], problem["line"], problem["path"]) == (
+        str(mapping), line_of(mapping, "title:"), "users.attributes.title")
+    assert "person p5 (Émile Müller)" in problem["message"]  # the one without a job function
 
 
 @pytest.mark.parametrize("payload", [

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from syncd.errors import Problem
 from syncd.mapping.context import common_context, person_context, unit_context
 from syncd.mapping.rules import CompiledGroup, CompiledMapping
 from syncd.mapping.templating import Template, TemplateError
@@ -40,7 +41,7 @@ class KnownAccount:
 @dataclass
 class Desired:
     objects: list[Wanted] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)  # person ids left exactly as they are
 
 
@@ -118,7 +119,8 @@ class _Builder:
         return template.render(context, label=label)
 
     def problem(self, exc: TemplateError | UsernameError) -> None:
-        self.out.problems.append(str(exc.problem) if isinstance(exc, TemplateError) else str(exc))
+        self.out.problems.append(exc.problem if isinstance(exc, TemplateError) else Problem(
+            self.mapping.file, None, "users.username", str(exc)))
 
     # --- OUs -----------------------------------------------------------------------
 
