@@ -296,3 +296,13 @@ def test_audit_lines_are_json(env, capsys, caplog):
     assert creates[0]["action"] == "create" and creates[0]["target"] == "ldap"
     assert creates[0]["source"] == "engagements/e2"
     assert creates[0]["rule"] == "users"
+
+
+def test_two_units_with_one_name_do_not_fight_over_one_group(env, capsys):
+    env.org["units"].append({"id": "it2", "name": "IT-afdelingen", "parent": "born"})
+    env.org["engagements"][4]["unit"] = "it2"  # p5 into the second "IT-afdelingen"
+    code, out, _ = env.apply(capsys)
+    assert code == 1  # reported, not hidden
+    assert "group units:it2 renders the same DN as group units:it" in out
+    assert env.members("it-afdelingen") == {env.dn("p4")}
+    assert "p5" in env.users()  # everything else went ahead

@@ -99,7 +99,27 @@ class _Builder:
             self._user(account, dn_of)
         self._all_groups([a for a in accounts
                           if a.state == ACTIVE and a.person_id not in self.out.frozen])
+        self._one_object_per_dn()
         return self.out
+
+    def _one_object_per_dn(self) -> None:
+        """Two objects rendered to one DN (two units named alike): keep the first, and say
+        which template to make unique, instead of failing on the server every cycle."""
+        seen: dict[str, Wanted] = {}
+        kept = []
+        for wanted in self.out.objects:
+            first = seen.setdefault(norm_dn(wanted.dn), wanted)
+            if first is wanted or wanted.state == DELETED:
+                kept.append(wanted)
+                continue
+            rule = "users.dn" if wanted.kind == USER else f"{wanted.rule}.dn"
+            self.out.problems.append(Problem(
+                self.mapping.file, None, rule,
+                f"{wanted.kind} {wanted.key} renders the same DN as {first.kind} {first.key}: "
+                f"{wanted.dn}; make the template unique (add the unit id, say)"))
+            if wanted.kind == USER:
+                self.out.frozen.add(wanted.key)
+        self.out.objects = kept
 
     # --- helpers -------------------------------------------------------------------
 
