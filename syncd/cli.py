@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from typing import Any
 from syncd import __version__, logs
 from syncd.config import Config, config_path, load_config
 from syncd.cycle import Outcome, apply_plan, check, ingest, plan_target, select_targets
-from syncd.errors import ConfigError, Problem, SnapshotRejected, StoreError, SyncdError
+from syncd.errors import (
+    ConfigError,
+    GuardTripped,
+    Problem,
+    SnapshotRejected,
+    StoreError,
+    SyncdError,
+)
 from syncd.plan.model import FORMAT_VERSION
 from syncd.plan.render import render_text
 from syncd.show import person_card, render_person, render_unit, unit_card
@@ -134,7 +142,7 @@ def _existing_store(config: Config) -> Store | None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
-        result = ingest(config, _store(config), args.force)
+        result = ingest(config, _store(config), args.force).result
     except SyncdError as exc:
         exc.exit_code = 1  # CONTRACT: ingest exits 0 ok, 1 error, guards included
         raise
@@ -144,14 +152,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    config, store, org = _cycle_start(args)
-    plans = [plan_target(config, store, org, t).plan.as_dict()
-             for t in select_targets(config, args.target)]
+    try:
+        config, store, org = _cycle_start(args)
+    except GuardTripped as exc:
+        exc.exit_code = 1  # CONTRACT: plan exits 0, 2 or 1; a refused snapshot is an error
+        raise
+    plans = []
+    for target in select_targets(config, args.target):
+        planned = plan_target(config, store, org, target)
+        planned.target.close()
+        plans.append(planned.plan.as_dict())
     if args.json:
         _print_json(plans[0] if len(plans) == 1 else
                     {"format_version": FORMAT_VERSION, "plans": plans})
     else:
         print("\n\n".join(render_text(plan) for plan in plans))
+    if any(plan["errors"] for plan in plans):
+        return 1
     changed = any(plan["changes"] for plan in plans)
     return 2 if args.detailed_exitcode and changed else 0
 
@@ -162,7 +179,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for target in select_targets(config, args.target):
         try:
             planned = plan_target(config, store, org, target, args.allow_deletes)
-            outcome = apply_plan(planned, store, org.day)
+            with closing(planned.target):
+                outcome = apply_plan(planned, store, org.day)
         except SyncdError as exc:
             log.error("target %s: cycle failed: %s", target.name, exc)
             codes.append(1)

@@ -261,7 +261,8 @@ class ScimTarget(Model):
     @model_validator(mode="after")
     def _secret(self) -> ScimTarget:
         _one_secret(self, "token")
-        return self
+        raise ValueError("SCIM targets are not supported by this version of syncd yet "
+                         "(the keys are checked so that the config keeps working later)")
 
 
 Target = Annotated[LdapTarget | ScimTarget, Field(discriminator="type")]
@@ -379,11 +380,16 @@ _PATH_KEYS = {"path", "password_file", "token_file", "tls_ca_file", "mapping"}
 
 
 def _resolve_paths(data: Any, base: Path) -> Any:
-    """Make every path-valued key absolute, relative to the config file's folder."""
+    """Make every path-valued key absolute, relative to the config file's folder.
+
+    `kinds` is left alone: there `path` is an HTTP source's URL path, not a file.
+    """
     if isinstance(data, dict):
         out = {}
         for key, value in data.items():
-            if key in _PATH_KEYS and isinstance(value, str) and "://" not in value:
+            if key == "kinds":
+                out[key] = value
+            elif key in _PATH_KEYS and isinstance(value, str) and "://" not in value:
                 out[key] = str(base / value) if not os.path.isabs(value) else value
             else:
                 out[key] = _resolve_paths(value, base)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,15 +17,16 @@ from pathlib import Path
 
 from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secret
 from syncd.errors import ConfigError, ObjectRejected, Problem, SyncdError
-from syncd.mapping.desired import Desired, KnownAccount, desired_state
+from syncd.mapping.desired import Desired, desired_state
 from syncd.mapping.rules import CompiledMapping, load_mapping
-from syncd.objects import GROUP, USER, Entry, Wanted, norm_dn
-from syncd.plan.diff import Diff, Owned, diff
+from syncd.objects import ACTIVE, DISABLED, GROUP, PENDING, USER, Entry, Owned, Wanted, norm_dn
+from syncd.org import Snapshot
+from syncd.plan.diff import Diff, Frozen, diff
 from syncd.plan.guards import check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
-from syncd.sources import read_sources
-from syncd.store import Account, AuditEntry, IngestResult, OrgView, Store
+from syncd.sources import read_source
+from syncd.store import AuditEntry, IngestResult, OrgView, Store
 from syncd.targets.base import Target
 from syncd.targets.ldap import LdapDirectory
 
@@ -34,13 +36,25 @@ audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
 TargetConfig = LdapTarget | ScimTarget
 
 
-def ingest(config: Config, store: Store, force: bool = False) -> IngestResult:
-    names = ", ".join(source.name for source in config.sources)
-    result = store.ingest(read_sources(config.sources), names,
-                          config.safety.source_max_shrink, force)
+@dataclass
+class Ingested:
+    result: IngestResult
+    read: dict[str, dict[str, int]]  # source -> kind -> records it gave
+
+
+def ingest(config: Config, store: Store, force: bool = False) -> Ingested:
+    """Read every source, merge, and have the store take the snapshot whole (or refuse
+    it: the store keeps the last good one)."""
+    snapshot, read = Snapshot(), {}
+    for source in config.sources:
+        part = read_source(source)
+        read[source.name] = {kind: len(records) for kind, records in part.records.items()}
+        snapshot.merge(part)
+    names = ", ".join(read)
+    result = store.ingest(snapshot, names, config.safety.source_max_shrink, force)
     totals = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
     log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), totals)
-    return result
+    return Ingested(result, read)
 
 
 def load_checked(path: Path) -> Config:
@@ -57,7 +71,7 @@ def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
     chosen = [t for t in config.targets if t.name == name]
     if not chosen:
         known = ", ".join(t.name for t in config.targets) or "none configured"
-        raise ConfigError([Problem("config", None, "targets", f"no target {name!r} ({known})")])
+        raise SyncdError(f"--target {name}: no such target (configured: {known})")
     return chosen
 
 
@@ -77,20 +91,25 @@ class Planned:
     target: Target
     config: TargetConfig
     diff: Diff
-    registry: dict[tuple[str, str], Account]
+    registry: dict[tuple[str, str], Owned]
     wanted: dict[tuple[str, str], Wanted]
 
 
 def plan_target(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
                 allow_deletes: int | None = None) -> Planned:
+    """Read the target and work out what to change. The caller closes `Planned.target`."""
     mapping = load_mapping(target_config.mapping)
     target = open_target(target_config)
-    found = target.read(mapping.read_attributes())
+    try:
+        found = target.read(mapping.read_attributes())
+    except BaseException:
+        target.close()
+        raise
     registry = store.accounts(target_config.name)
     desired = _desired(org, mapping, target_config, store, registry, found)
-    result = diff(desired.objects, found,
-                  {key: Owned(a.dn, a.state) for key, a in registry.items()},
-                  anchor=mapping.anchor, frozen=desired.frozen)
+    result = diff(desired.objects, found, registry, anchor=mapping.anchor,
+                  username_attribute=mapping.username_attribute,
+                  frozen=Frozen(desired.frozen, desired.frozen_groups))
     plan = Plan(
         target=target_config.name,
         flavour=getattr(target_config, "flavour", target_config.type),
@@ -98,7 +117,8 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
         as_of=org.day.isoformat(),
         changes=ordered(result.changes),
         desired=_desired_counts(desired),
-        managed=result.managed,
+        managed=sum(result.managed.values()),
+        managed_by_kind=result.managed,
         foreign=result.foreign,
         errors=[str(problem) for problem in desired.problems] + result.problems,
     )
@@ -109,10 +129,9 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
 
 
 def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig,
-             store: Store, registry: dict[tuple[str, str], Account], found: list[Entry]
+             store: Store, registry: dict[tuple[str, str], Owned], found: list[Entry]
              ) -> Desired:
-    known = {key: KnownAccount(a.username, a.state, a.disabled_on)
-             for (kind, key), a in registry.items() if kind == USER and a.username}
+    known = {key: a for (kind, key), a in registry.items() if kind == USER and a.username}
     taken = store.taken_usernames(target_config.name)
     taken |= {v.lower() for e in found for v in e.get(mapping.username_attribute)}
     return desired_state(
@@ -122,25 +141,25 @@ def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig
     )
 
 
-def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str], Account],
-                       found: list[Entry]) -> Callable[[str, str], Entry | None]:
-    """Entries a correlation rule may adopt: not ours, found by attribute value."""
+def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str], Owned],
+                       found: list[Entry]) -> Callable[[str, str], list[Entry]]:
+    """Entries a correlation rule may adopt: not ours, by attribute value (no case)."""
     ours = {norm_dn(a.dn) for a in registry.values()}
     claimed = {key for kind, key in registry if kind == USER}
-    index: dict[tuple[str, str], Entry] = {}
+    index: dict[tuple[str, str], list[Entry]] = defaultdict(list)
     for attribute, _ in mapping.correlate:
         for entry in found:
             if norm_dn(entry.dn) in ours or set(entry.get(mapping.anchor)) & claimed:
                 continue
             for value in entry.get(attribute):
-                index.setdefault((attribute.lower(), value.lower()), entry)
-    return lambda attribute, value: index.get((attribute.lower(), value.lower()))
+                index[(attribute.lower(), value.lower())].append(entry)
+    return lambda attribute, value: index.get((attribute.lower(), value.lower()), [])
 
 
 def _desired_counts(desired: Desired) -> dict[str, int]:
     counts = {"user": 0, "group": 0}
     for w in desired.objects:
-        if w.kind in counts and w.state == "active":
+        if w.kind in counts and w.state == ACTIVE:
             counts[w.kind] += 1
     return counts
 
@@ -164,7 +183,7 @@ def check(config: Config, store: Store | None, day: date) -> list[Problem]:
         problems += desired_state(
             org, mappings[target_config.name], base_dn=getattr(target_config, "base_dn", ""),
             variables=target_config.vars, known={}, taken=set(),
-            lookup=lambda attribute, value: None,
+            lookup=lambda attribute, value: [],
         ).problems
     return problems
 
@@ -185,6 +204,15 @@ class Outcome:
     def result(self) -> str:
         return "guarded" if self.held else "success"
 
+    def managed(self) -> dict[str, int]:
+        """Objects syncd owns per kind once this cycle's changes landed."""
+        counts = dict(self.plan.managed_by_kind)
+        for change in self.applied:
+            if _registered(change) and change.action in (Action.CREATE, Action.DELETE):
+                step = 1 if change.action is Action.CREATE else -1
+                counts[change.kind] = counts.get(change.kind, 0) + step
+        return counts
+
 
 def apply_plan(planned: Planned, store: Store, day: date,
                should_stop: Callable[[], bool] = lambda: False) -> Outcome:
@@ -204,7 +232,7 @@ def apply_plan(planned: Planned, store: Store, day: date,
                         "`syncd apply --allow-deletes N` accepts them once", plan.target,
                         guard.name, guard.value, guard.limit, len(outcome.held))
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
-                         if c.action is Action.CREATE])
+                         if c.action is Action.CREATE and _registered(c)])
     refused_users: set[str] = set()  # DNs of users whose creation the server refused
     for done, change in enumerate(changes):
         if should_stop():
@@ -214,6 +242,10 @@ def apply_plan(planned: Planned, store: Store, day: date,
             break
         if refused_users and change.kind == GROUP:
             change = change.without_values(refused_users)
+            if change.action is Action.CREATE and not all(a.after for a in change.attributes
+                                                          if a.multi):
+                log.info("%s: %s waits for its members' entries", plan.target, change.dn)
+                continue
         applied = _apply_one(planned, store, change, day, outcome)
         if not applied and change.kind == USER and change.action is Action.CREATE:
             refused_users.add(norm_dn(change.dn))
@@ -238,40 +270,52 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
     account, forget = None, None
     if change.action is Action.DELETE:
         forget = (change.kind, change.key)
-    else:
+    elif _registered(change):
         account = _account(planned, change, day, anchor=anchor)
     store.record(entry, account, forget)
     outcome.applied.append(change)
     return True
 
 
+def _registered(change: Change) -> bool:
+    """Containers are infrastructure: created when missing, never owned, never deleted."""
+    return change.rule != "containers"
+
+
 def _account(planned: Planned, change: Change, day: date, *, pending: bool = False,
-             anchor: str | None = None) -> Account:
+             anchor: str | None = None) -> Owned:
     old = planned.registry.get((change.kind, change.key))
-    disabled = change.action is Action.DISABLE
-    state = "pending" if pending else ("disabled" if disabled else "active")
-    return Account(
+    wanted = planned.wanted.get((change.kind, change.key))
+    state = PENDING if pending else (wanted.state if wanted else ACTIVE)
+    return Owned(
         target=planned.plan.target, kind=change.kind, key=change.key,
         dn=change.new_dn or change.dn, username=change.username or (old and old.username),
         anchor=anchor or (old and old.anchor), state=state,
-        disabled_on=(old.disabled_on if old and old.disabled_on else day) if disabled else None,
+        disabled_on=_disabled_on(old, state, day),
     )
 
 
-def _settled(planned: Planned, day: date) -> list[Account]:
-    """Registry rows for objects already as wanted: adopted entries, and work a killed
-    cycle finished in the target but not in the registry."""
+def _disabled_on(old: Owned | None, state: str, day: date) -> date | None:
+    """The day an account was first disabled (kept through later updates)."""
+    if state != DISABLED:
+        return None
+    return old.disabled_on if old and old.disabled_on else day
+
+
+def _settled(planned: Planned, day: date) -> list[Owned]:
+    """Registry rows for objects already as wanted: adopted entries, anchors not yet
+    recorded, and work a killed cycle finished in the target but not in the registry."""
     rows = []
     for wanted, entry in planned.diff.in_sync:
         old = planned.registry.get((wanted.kind, wanted.key))
-        state = "disabled" if wanted.state == "disabled" else "active"
-        if old and old.state == state and norm_dn(old.dn) == norm_dn(entry.dn):
+        state = DISABLED if wanted.state == DISABLED else ACTIVE
+        if (old and old.state == state and norm_dn(old.dn) == norm_dn(entry.dn)
+                and (old.anchor or not entry.anchor)):
             continue
-        disabled_on = (old.disabled_on if old and old.disabled_on else day) if (
-            state == "disabled") else None
-        rows.append(Account(planned.plan.target, wanted.kind, wanted.key, entry.dn,
-                            wanted.username or (old and old.username),
-                            entry.anchor or (old and old.anchor), state, disabled_on))
+        rows.append(Owned(planned.plan.target, wanted.kind, wanted.key, entry.dn,
+                          wanted.username or (old and old.username),
+                          entry.anchor or (old and old.anchor), state,
+                          _disabled_on(old, state, day)))
     return rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 Attrs = dict[str, tuple[str, ...]]
@@ -17,6 +18,27 @@ USER = "user"
 GROUP = "group"
 OU = "ou"
 KINDS = (OU, USER, GROUP)  # the order creations are applied in
+
+# The life of an object syncd owns (registry state; for users also the wanted state).
+PENDING = "pending"  # reserved in the registry, not yet seen in the target
+ACTIVE = "active"
+DISABLED = "disabled"
+DELETED = "deleted"  # users only: the row stays so the username is never given again
+
+
+@dataclass
+class Owned:
+    """A registry row: an object syncd created or adopted in a target. The store keeps
+    them, the mapping reads users' usernames and states, the planner knows ours by them."""
+
+    target: str
+    kind: str
+    key: str
+    dn: str
+    username: str | None = None
+    anchor: str | None = None  # the target's own id: entryUUID, objectGUID
+    state: str = PENDING
+    disabled_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,7 @@ class Wanted:
     dn: str
     attrs: Attrs
     create_only: Attrs = field(default_factory=dict)
-    state: str = "active"  # users: active | disabled | deleted
+    state: str = ACTIVE  # users: ACTIVE, DISABLED or DELETED
     why: str = ""
     rule: str = ""
     source: str = ""

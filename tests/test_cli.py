@@ -130,3 +130,13 @@ def test_yaml_snapshot(config, tmp_path, tiny_org, capsys):
     code, out, _ = run(capsys, "ingest", "-c", str(config))
     assert code == 0, out
     assert "units +4" in out
+
+
+def test_plan_exits_1_when_the_source_shrinks_too_much(config, tmp_path, tiny_org, capsys):
+    run(capsys, "ingest", "-c", str(config))
+    write_json(tmp_path / "org.json", dict(tiny_org, persons=tiny_org["persons"][:1],
+                                             engagements=[], leaves=[], managers=[],
+                                             addresses=[], associations=[], roles=[]))
+    code, out, err = run(capsys, "plan", "--json", "-c", str(config))
+    assert (code, out) == (1, "")
+    assert "source_max_shrink" in err

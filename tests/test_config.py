@@ -204,3 +204,25 @@ def test_validate_in_a_subprocess_uses_the_console_entry_point(tmp_path):
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_http_kind_paths_are_url_paths_not_files(tmp_path):
+    text = """sources:
+  - name: api
+    type: http
+    base_url: https://hr.example.org/api/
+    kinds:
+      persons: {path: persons, items: results}
+"""
+    config = load_config(write(tmp_path, text))
+    assert config.sources[0].kinds["persons"].path == "persons"
+
+
+def test_a_scim_target_is_refused_until_syncd_supports_it(tmp_path):
+    (tmp_path / "t").write_text("x")
+    (tmp_path / "t").chmod(0o600)
+    text = base(tmp_path) + """targets:
+  - {name: it, type: scim, url: "https://x/scim/v2", token_file: t, mapping: mapping.yaml}
+"""
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":6: targets[0]: SCIM targets are not supported by this version of syncd yet" in problem

@@ -29,7 +29,7 @@ users:
     initials: "{{ (person.given_name ~ ' ' ~ person.surname) | initials }}"
     description: "{{ 'on leave' if on_leave else 'active' }}"
   disabled_attributes:
-    description: "disabled by syncd on {{ today | isodate }}"
+    description: "disabled by syncd on {{ disabled_on | isodate }}"
 groups:
   - name: jobs
     members: "[primary.job_function | slug] if primary and primary.job_function else []"
@@ -97,3 +97,4 @@ def test_disabled_attributes_are_set_on_disable(env, capsys):
     dn, attrs = env.user("p5")
     assert dn.startswith("uid=reneel,ou=disabled,")
     assert attrs["description"] == ["disabled by syncd on 2026-12-06"]
+    assert env.plan(capsys, "2026-12-07")["changes"] == []  # disabled once, not every day

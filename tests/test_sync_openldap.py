@@ -306,3 +306,45 @@ def test_two_units_with_one_name_do_not_fight_over_one_group(env, capsys):
     assert "group units:it2 renders the same DN as group units:it" in out
     assert env.members("it-afdelingen") == {env.dn("p4")}
     assert "p5" in env.users()  # everything else went ahead
+
+
+def test_an_entry_that_only_carries_the_person_id_is_never_taken_over(env, capsys):
+    env.apply(capsys)
+    own_dn, _ = env.user("p1")
+    with env.connection() as conn:
+        conn.delete(own_dn)  # someone deletes our entry by hand ...
+        conn.add(f"ou=admins,{env.base}", "organizationalUnit", {"ou": "admins"})
+        conn.add(f"uid=adm-soeren,ou=admins,{env.base}", "inetOrgPerson",  # ... and has this
+                 {"uid": "adm-soeren", "cn": "Søren (admin)", "sn": "Ærø",
+                  "employeeNumber": "p1"})
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out
+    found = env.search("(employeeNumber=p1)")
+    assert found[f"uid=adm-soeren,ou=admins,{env.base}"]["cn"] == ["Søren (admin)"]
+    assert found[own_dn]["uid"] == ["soerena"]  # ours, created again with its name
+
+
+def test_a_disabled_account_is_disabled_once(env, capsys):
+    env.apply(capsys)
+    env.org["engagements"][3]["valid_to"] = "2026-12-05"
+    env.apply(capsys, "2026-12-06")
+    for day in ("2026-12-07", "2026-12-20"):
+        assert env.plan(capsys, day)["changes"] == []
+
+
+def test_a_failing_template_never_removes_access(env, capsys, tmp_path):
+    env.apply(capsys)  # p4 is the only member of it-afdelingen
+    mapping = tmp_path / "mapping.yaml"
+    text = env.config.read_text()
+    original = Path(text.split("mapping: ")[1].splitlines()[0])
+    mapping.write_text(original.read_text().replace(
+        "title: \"{{ primary.job_function or '' }}\"",
+        "title: \"{{ primary.job_function.upper() }}\""))
+    env.config.write_text(text.replace(str(original), str(mapping)))
+    env.org["engagements"][3]["job_function"] = None  # p4's template now fails
+    env.org["persons"][3]["surname"] = "Hansen-Berg"
+    code, out, _ = env.apply(capsys)
+    assert code == 1 and "person p4" in out
+    assert env.user("p4")[1]["sn"] == ["Hansen"]  # left exactly as it was
+    assert env.members("it-afdelingen") == {env.dn("p4")}  # the group was not deleted
+    assert env.user("p2")[1]["title"] == ["LÆRER"]  # everyone else went ahead

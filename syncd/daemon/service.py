@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from syncd.cycle import Outcome, TargetConfig, apply_plan, ingest, load_checked,
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
 from syncd.errors import ConfigError, GuardTripped, SnapshotRejected, SyncdError
-from syncd.store import IngestResult, open_store
+from syncd.store import open_store
 
 log = logging.getLogger("syncd.daemon")
 
@@ -181,24 +182,29 @@ class Daemon:
             org = self.store.org(date.today())
             planned = plan_target(config, self.store, org, target)
             stage = "apply"
-            outcome = apply_plan(planned, self.store, org.day, self.stopping.is_set)
+            with closing(planned.target):
+                outcome = apply_plan(planned, self.store, org.day, self.stopping.is_set)
         except SyncdError as exc:
+            self._failed(target, state, stage, exc, time.monotonic() - started)
+            return
+        except Exception as exc:  # a bug or the store failing: record it, keep the daemon
+            log.exception("cycle %s: unexpected error at %s; please report it", target.name,
+                          stage)
             self._failed(target, state, stage, exc, time.monotonic() - started)
             return
         self._succeeded(target, state, outcome, time.monotonic() - started)
 
-    def _ingest(self, config: Config) -> IngestResult:
+    def _ingest(self, config: Config) -> None:
         with self.ingest_lock:
             try:
-                result = ingest(config, self.store)
+                ingested = ingest(config, self.store)
             except (SnapshotRejected, GuardTripped) as exc:
                 reason = "invalid" if isinstance(exc, SnapshotRejected) else "shrink"
                 metrics.SOURCE_REFUSED.labels(reason=reason).inc()
                 raise
-        for kind, delta in result.deltas.items():
-            for source in config.sources:
-                metrics.SOURCE_RECORDS.labels(source=source.name, kind=kind).set(delta.total)
-        return result
+        for source, counts in ingested.read.items():
+            for kind, count in counts.items():
+                metrics.SOURCE_RECORDS.labels(source=source, kind=kind).set(count)
 
     def _succeeded(self, target: TargetConfig, state: TargetState, outcome: Outcome,
                    duration: float) -> None:
@@ -212,7 +218,7 @@ class Daemon:
             metrics.OBJECT_ERRORS.labels(target.name, "render").inc(len(plan.errors))
         for guard in plan.tripped:
             metrics.GUARD_TRIPS.labels(target.name, guard.name).inc()
-        for kind, count in plan.desired.items():
+        for kind, count in outcome.managed().items():
             metrics.MANAGED_OBJECTS.labels(target.name, kind).set(count)
         metrics.CYCLES.labels(target.name, result).inc()
         metrics.CYCLE_DURATION.labels(target.name).observe(duration)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from syncd.errors import Problem
@@ -22,20 +22,22 @@ from syncd.mapping.context import common_context, person_context, unit_context
 from syncd.mapping.rules import CompiledGroup, CompiledMapping
 from syncd.mapping.templating import Template, TemplateError
 from syncd.mapping.usernames import UsernameError, generate_username, name_parts
-from syncd.objects import GROUP, OU, USER, Attrs, Entry, Wanted, norm_dn, values
+from syncd.objects import (
+    ACTIVE,
+    DELETED,
+    DISABLED,
+    GROUP,
+    OU,
+    USER,
+    Attrs,
+    Entry,
+    Owned,
+    Wanted,
+    norm_dn,
+    values,
+)
 from syncd.org import Person
 from syncd.store import OrgView
-
-ACTIVE, DISABLED, DELETED = "active", "disabled", "deleted"
-
-
-@dataclass(frozen=True)
-class KnownAccount:
-    """What the target already holds for a person (from syncd's registry)."""
-
-    username: str
-    state: str  # pending | active | disabled | deleted
-    disabled_on: date | None = None
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Desired:
     objects: list[Wanted] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)  # person ids left exactly as they are
+    frozen_groups: set[str] = field(default_factory=set)  # group keys never orphan-deleted
 
 
 @dataclass
@@ -57,7 +60,7 @@ class _Account:
     adopt_dn: str | None = None
 
 
-Lookup = Callable[[str, str], Entry | None]
+Lookup = Callable[[str, str], list[Entry]]  # (attribute, value) -> entries not ours
 
 
 def desired_state(
@@ -66,7 +69,7 @@ def desired_state(
     *,
     base_dn: str,
     variables: dict[str, Any],
-    known: dict[str, KnownAccount],
+    known: dict[str, Owned],
     taken: set[str],
     lookup: Lookup,
 ) -> Desired:
@@ -80,7 +83,7 @@ class _Builder:
     mapping: CompiledMapping
     base_dn: str
     variables: dict[str, Any]
-    known: dict[str, KnownAccount]
+    known: dict[str, Owned]
     taken: set[str]
     lookup: Lookup
 
@@ -88,6 +91,7 @@ class _Builder:
         self.taken = {name.lower() for name in self.taken}
         self.common = common_context(self.org.day, self.base_dn, self.variables)
         self.lifecycle = self.mapping.spec.lifecycle
+        self.adopted: dict[str, str] = {}  # DN -> the person who adopts it
         self.out = Desired()
         self.unit_dns: dict[str, str] = {}
 
@@ -119,6 +123,8 @@ class _Builder:
                 f"{wanted.dn}; make the template unique (add the unit id, say)"))
             if wanted.kind == USER:
                 self.out.frozen.add(wanted.key)
+            else:
+                self.out.frozen_groups.add(wanted.key)
         self.out.objects = kept
 
     # --- helpers -------------------------------------------------------------------
@@ -134,9 +140,6 @@ class _Builder:
         """How an error names the person being rendered."""
         person = self.org.persons.get(person_id)
         return f"person {person_id} ({person.name})" if person else f"person {person_id}"
-
-    def render(self, template: Template, context: dict[str, Any], label: str) -> str:
-        return template.render(context, label=label)
 
     def problem(self, exc: TemplateError | UsernameError) -> None:
         self.out.problems.append(exc.problem if isinstance(exc, TemplateError) else Problem(
@@ -165,10 +168,10 @@ class _Builder:
         assert self.mapping.ou_rdn is not None
         rdn = self.mapping.ou_rdn.render(unit_context(unit, self.common), label=f"unit {unit.id}")
         dn = self.unit_dns[unit_id] = f"{rdn},{parent}"
-        self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", source=f"units/{unit.id}")
+        self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}")
         return dn
 
-    def _ou(self, dn: str, why: str, source: str = "") -> None:
+    def _ou(self, dn: str, why: str, rule: str = "containers", source: str = "") -> None:
         attribute, _, value = dn.split(",", 1)[0].partition("=")
         attrs: Attrs = {"objectClass": ("organizationalUnit",), attribute: (value,)}
         self.out.objects.append(
@@ -179,7 +182,7 @@ class _Builder:
                 attrs={},
                 create_only=attrs,
                 why=why,
-                rule="containers",
+                rule=rule,
                 source=source,
             )
         )
@@ -217,7 +220,7 @@ class _Builder:
         if known:
             username = known.username
         else:
-            username, adopt_dn = self._correlate(context, label) or (None, None)
+            username, adopt_dn = self._correlate(person.id, context, label) or (None, None)
             username = username or self._new_username(person, label)
         self.taken.add(username.lower())
         context = {
@@ -225,7 +228,7 @@ class _Builder:
             "username": username,
             "unit_dn": self.unit_dns.get(context["primary"].unit) if context["primary"] else None,
         }
-        dn = self.absolute(self.render(self.mapping.dn, context, label))
+        dn = self.absolute(self.mapping.dn.render(context, label=label))
         return _Account(
             person.id,
             ACTIVE,
@@ -241,9 +244,9 @@ class _Builder:
         known = self.known.get(person_id)
         if known is None or known.state == DELETED:
             return None
-        context = {**context, "username": known.username}
-        label = self.label(person_id)
-        dn = self.absolute(self.render(self.mapping.disabled_dn, context, label))
+        context = {**context, "username": known.username,
+                   "disabled_on": known.disabled_on or self.org.day}
+        dn = self.absolute(self.mapping.disabled_dn.render(context, label=self.label(person_id)))
         if known.disabled_on is not None:
             due = known.disabled_on + timedelta(days=self.lifecycle.delete_after_days)
             if self.org.day >= due:
@@ -266,7 +269,7 @@ class _Builder:
             return "the mapping's `when` condition is false"
         return "no engagement today or within the pre-provision window"
 
-    def _why(self, context: dict[str, Any], known: KnownAccount | None) -> str:
+    def _why(self, context: dict[str, Any], known: Owned | None) -> str:
         days = self.lifecycle.pre_provision_days
         if not context["engagements"] and context["upcoming"]:
             start = context["upcoming"][0].valid_from
@@ -279,14 +282,31 @@ class _Builder:
         job = primary.job_function or "employee"
         return f"engaged as {job} in {self.org.units[primary.unit].name}"
 
-    def _correlate(self, context: dict[str, Any], label: str) -> tuple[str, str] | None:
-        """A pre-existing entry a correlation rule adopts: its username and DN."""
+    def _correlate(self, person_id: str, context: dict[str, Any], label: str
+                   ) -> tuple[str, str] | None:
+        """A pre-existing entry a correlation rule adopts: its username and DN.
+
+        An entry whose anchor names another person is never adopted; a value matching
+        several entries, or an entry another person adopted, is reported, not guessed:
+        no account is better than someone else's.
+        """
         for attribute, template in self.mapping.correlate:
             value = template.render(context, label=label)
-            entry = self.lookup(attribute, value) if value else None
-            username = entry.first(self.mapping.username_attribute) if entry else None
-            if entry and username:
-                return username, entry.dn
+            entries = [e for e in (self.lookup(attribute, value) if value else [])
+                       if e.first(self.mapping.username_attribute)
+                       and set(e.get(self.mapping.anchor)) <= {person_id}]
+            if not entries:
+                continue
+            if len(entries) > 1:
+                dns = "; ".join(e.dn for e in entries)
+                raise UsernameError(label, f"correlation {attribute}={value!r} matches "
+                                           f"{len(entries)} entries ({dns}); adopting none")
+            entry = entries[0]
+            other = self.adopted.setdefault(norm_dn(entry.dn), person_id)
+            if other != person_id:
+                raise UsernameError(label, f"correlation {attribute}={value!r} matches "
+                                           f"{entry.dn}, already adopted by person {other}")
+            return entry.first(self.mapping.username_attribute) or "", entry.dn
         return None
 
     def _new_username(self, person: Person, label: str) -> str:
@@ -384,6 +404,7 @@ class _Builder:
                                                 label=self.label(account.person_id))
             except TemplateError as exc:
                 self.problem(exc)
+                self.out.frozen.add(account.person_id)  # keep their memberships as they are
                 continue
             keys = ([rule.key] if result else []) if rule.key else _keys(result)
             for key in dict.fromkeys(keys):  # two engagements in one unit: one membership
@@ -401,6 +422,7 @@ class _Builder:
             attrs = self._rendered(group.attributes, context, label)
         except TemplateError as exc:
             self.problem(exc)
+            self.out.frozen_groups.add(f"{rule.name}:{key}")
             return None
         attrs[rule.member_attribute] = tuple(sorted([*member_dns, *nested]))
         why = f"{len(member_dns)} member(s)" + (f", {len(nested)} nested group(s)"

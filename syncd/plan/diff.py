@@ -12,19 +12,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from syncd.objects import GROUP, OU, USER, Entry, Wanted, norm_dn, parent_dn
+from syncd.objects import (
+    ACTIVE,
+    DELETED,
+    DISABLED,
+    GROUP,
+    OU,
+    USER,
+    Entry,
+    Owned,
+    Wanted,
+    norm_dn,
+    parent_dn,
+)
 from syncd.plan.model import Action, AttrChange, Change
 
 # Attributes whose values are DNs: compared without case or spacing differences.
 DN_ATTRIBUTES = frozenset({"member", "uniquemember", "manager", "owner", "seealso", "secretary"})
-
-
-@dataclass(frozen=True)
-class Owned:
-    """A registry row: what syncd created or adopted in this target, and where it was."""
-
-    dn: str
-    state: str  # pending | active | disabled | deleted
 
 
 @dataclass
@@ -32,20 +36,31 @@ class Diff:
     changes: list[Change] = field(default_factory=list)
     in_sync: list[tuple[Wanted, Entry]] = field(default_factory=list)  # ours, nothing to do
     problems: list[str] = field(default_factory=list)
-    managed: int = 0
+    managed: dict[str, int] = field(default_factory=dict)  # kind -> entries syncd owns
     foreign: int = 0
 
 
+@dataclass(frozen=True)
+class Frozen:
+    """What a failed template leaves exactly as it is: persons and group keys."""
+
+    persons: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+
+
 def diff(wanted: list[Wanted], found: list[Entry], owned: dict[tuple[str, str], Owned], *,
-         anchor: str, frozen: set[str]) -> Diff:
-    return _Differ(wanted, found, owned, anchor, frozen).run()
+         anchor: str, username_attribute: str, frozen: Frozen) -> Diff:
+    return _Differ(wanted, found, owned, anchor, username_attribute, frozen).run()
 
 
 class _Differ:
     def __init__(self, wanted: list[Wanted], found: list[Entry],
-                 owned: dict[tuple[str, str], Owned], anchor: str, frozen: set[str]):
+                 owned: dict[tuple[str, str], Owned], anchor: str, username_attribute: str,
+                 frozen: Frozen):
         self.wanted, self.owned, self.anchor, self.frozen = wanted, owned, anchor, frozen
+        self.username_attribute = username_attribute
         self.by_dn = {norm_dn(entry.dn): entry for entry in found}
+        self.by_id = {entry.anchor: entry for entry in found if entry.anchor}
         self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
         for entry in found:
             for value in entry.get(anchor):
@@ -54,14 +69,18 @@ class _Differ:
 
     def run(self) -> Diff:
         current = {id(w): self._current(w) for w in self.wanted}
-        registered = (self.by_dn.get(norm_dn(own.dn)) for own in self.owned.values())
-        ours = {norm_dn(e.dn) for e in [*current.values(), *registered] if e is not None}
-        kept = {norm_dn(e.dn) for person in self.frozen for e in self.by_anchor.get(person, ())}
-        self.removable = ours - kept
+        ours = {norm_dn(e.dn): w.kind for w in self.wanted
+                if (e := current[id(w)]) and w.rule != "containers"}
+        for own in self.owned.values():
+            if own.state != DELETED and norm_dn(own.dn) in self.by_dn:
+                ours.setdefault(norm_dn(own.dn), own.kind)
+        self.kept = {norm_dn(e.dn) for person in self.frozen.persons
+                     for e in self.by_anchor.get(person, ())}
+        self.removable = set(ours) - self.kept
         for w in self.wanted:
             self._compare(w, current[id(w)])
         self._orphans({(w.kind, w.key) for w in self.wanted})
-        self.out.managed = len(ours)
+        self.out.managed = {kind: list(ours.values()).count(kind) for kind in (OU, USER, GROUP)}
         self.out.foreign = len(self.by_dn) - len(ours)
         return self.out
 
@@ -69,29 +88,36 @@ class _Differ:
         """The entry that is this object now: registered, else adopted, else none."""
         own = self.owned.get((w.kind, w.key))
         if w.kind == USER:
-            if own and own.state != "deleted":
-                return self._anchored(w.key, own.dn, w.dn)
+            if own and own.state != DELETED:
+                return self._ours(w, own)
             return self.by_dn.get(norm_dn(w.adopt_dn)) if w.adopt_dn else None
         if w.kind == GROUP:
             return self.by_dn.get(norm_dn(own.dn)) if own else None
         return self.by_dn.get(norm_dn(w.dn))  # an OU that exists, ours or not, is enough
 
-    def _anchored(self, person_id: str, *dns: str) -> Entry | None:
-        """Our user's entry, found by its anchor wherever someone may have moved it."""
-        candidates = self.by_anchor.get(person_id, [])
-        for dn in dns:
+    def _ours(self, w: Wanted, own: Owned) -> Entry | None:
+        """Our user's entry: by the target's own id, else where we left it or want it,
+        else (moved by someone) the one entry with our anchor *and* our username. An entry
+        that merely carries the person id is someone else's and is never taken over."""
+        if own.anchor and own.anchor in self.by_id:
+            return self.by_id[own.anchor]
+        candidates = self.by_anchor.get(w.key, [])
+        for dn in (own.dn, w.dn):
             for entry in candidates:
                 if norm_dn(entry.dn) == norm_dn(dn):
                     return entry
-        return candidates[0] if len(candidates) == 1 else None
+        username = (w.username or own.username or "").lower()
+        named = [e for e in candidates
+                 if username in {v.lower() for v in e.get(self.username_attribute)}]
+        return named[0] if len(named) == 1 else None
 
     def _compare(self, w: Wanted, cur: Entry | None) -> None:
-        if w.state == "deleted":
+        if w.state == DELETED:
             if cur is not None:
                 self._add(Action.DELETE, w, cur.dn)
             return
         if cur is None:
-            if w.state == "active":
+            if w.state == ACTIVE:
                 self._create(w)
             return
         if w.kind == OU:
@@ -109,9 +135,10 @@ class _Differ:
 
     def _action(self, w: Wanted, new_dn: str | None) -> Action:
         own = self.owned.get((w.kind, w.key))
-        if w.state == "disabled":
-            return Action.DISABLE
-        if own and own.state == "disabled":
+        was_disabled = own is not None and own.state == DISABLED
+        if w.state == DISABLED:  # once: a disabled account's later updates are updates
+            return Action.UPDATE if was_disabled and not new_dn else Action.DISABLE
+        if was_disabled:
             return Action.ENABLE
         return Action.MOVE if new_dn else Action.UPDATE
 
@@ -146,13 +173,18 @@ class _Differ:
         return tuple(sorted({*after, *(dn for dn in keep if norm_dn(dn) not in wanted)}))
 
     def _orphans(self, wanted_keys: set[tuple[str, str]]) -> None:
-        """Groups and OUs we own that nothing wants any more (OUs only when empty)."""
+        """Groups and OUs we own that nothing wants any more (OUs only when empty).
+
+        A group a failed template could not render, or one that still names a person
+        whose template failed, is left alone: a broken template never removes access.
+        """
         deleting: set[str] = set()
         orphans = [(kind, key, own) for (kind, key), own in self.owned.items()
-                   if kind in (GROUP, OU) and (kind, key) not in wanted_keys]
+                   if kind in (GROUP, OU) and (kind, key) not in wanted_keys
+                   and key not in self.frozen.groups]
         for kind, key, own in sorted(orphans, key=lambda o: -o[2].dn.count(",")):
             entry = self.by_dn.get(norm_dn(own.dn))
-            if entry is None:
+            if entry is None or self._names_kept(entry):
                 continue
             if kind == OU and self._has_children(entry.dn, deleting):
                 continue
@@ -160,6 +192,10 @@ class _Differ:
             why = "no members left" if kind == GROUP else "no longer wanted and empty"
             self.out.changes.append(Change(Action.DELETE, kind, key, entry.dn, why=why,
                                            rule="orphans"))
+
+    def _names_kept(self, entry: Entry) -> bool:
+        return any(norm_dn(v) in self.kept for values in entry.attrs.values() for v in values
+                   if "=" in v)
 
     def _has_children(self, dn: str, deleting: Iterable[str]) -> bool:
         gone = set(deleting) | {norm_dn(c.dn) for c in self.out.changes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from syncd.objects import norm_dn
-from syncd.plan.model import Change, GuardResult, Plan
+from syncd.plan.model import AttrChange, Change, GuardResult, Plan
 
 
 def check_guards(plan: Plan, max_deletes: int, max_delete_ratio: float,
@@ -39,13 +39,13 @@ def hold_back(changes: list[Change]) -> tuple[list[Change], list[Change]]:
         if change.action.destructive:
             continue
         attributes = [_keep_members(a, held_users) for a in change.attributes]
-        attributes = [a for a in attributes if a.before != a.after]
+        attributes = [a for a in attributes if a.changed]
         if attributes or change.new_dn:
             allowed.append(replace(change, attributes=attributes))
     return allowed, held
 
 
-def _keep_members(change, held_users: set[str]):
+def _keep_members(change: AttrChange, held_users: set[str]) -> AttrChange:
     if not change.multi or not change.remove:
         return change
     kept = tuple(v for v in change.before if norm_dn(v) in held_users and v not in change.after)

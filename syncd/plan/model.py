@@ -47,6 +47,13 @@ class AttrChange:
     sensitive: bool = False
 
     @property
+    def changed(self) -> bool:
+        """Multi-valued attributes are sets: a reordering is no change."""
+        if self.multi:
+            return set(self.before) != set(self.after)
+        return self.before != self.after
+
+    @property
     def add(self) -> tuple[str, ...]:
         return tuple(v for v in self.after if v not in self.before)
 
@@ -62,7 +69,8 @@ class AttrChange:
             "after": hidden if self.sensitive and self.after else list(self.after),
         }
         if self.multi:
-            data["add"], data["remove"] = list(self.add), list(self.remove)
+            data["add"], data["remove"] = (
+                (hidden, hidden) if self.sensitive else (list(self.add), list(self.remove)))
         return data
 
 
@@ -86,7 +94,7 @@ class Change:
             replace(a, after=tuple(v for v in a.after if norm_dn(v) not in dns)) if a.multi else a
             for a in self.attributes
         ]
-        kept = [a for a in attributes if a.after != a.before or self.action is Action.CREATE]
+        kept = [a for a in attributes if a.changed or self.action is Action.CREATE]
         return replace(self, attributes=kept)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,7 +117,6 @@ class GuardResult:
     value: float
     limit: float
     tripped: bool
-    unit: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "limit": self.limit,
@@ -125,6 +132,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     desired: dict[str, int] = field(default_factory=dict)  # kind -> count
     managed: int = 0
+    managed_by_kind: dict[str, int] = field(default_factory=dict)
     foreign: int = 0
     guards: list[GuardResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # objects the mapping could not render

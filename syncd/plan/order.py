@@ -9,7 +9,7 @@ so a disabled account is never left in a group.
 from __future__ import annotations
 
 from syncd.objects import GROUP, OU, USER
-from syncd.plan.model import Action, Change
+from syncd.plan.model import Change
 
 _BUILD = {OU: 0, USER: 1, GROUP: 2}
 _TEAR_DOWN = {USER: 3, GROUP: 4, OU: 5}
@@ -27,5 +27,3 @@ def _rank(change: Change) -> tuple[int, int, str]:
     phase = _BUILD[change.kind]
     return phase, depth if change.kind == OU else 0, change.dn.lower()
 
-
-__all__ = ["Action", "ordered"]

@@ -24,12 +24,4 @@ def read_source(source: SourceConfig) -> Snapshot:
     return read_http_source(source)
 
 
-def read_sources(sources: list[SourceConfig]) -> Snapshot:
-    """All sources merged; the store refuses ids that two sources both claim."""
-    merged = Snapshot()
-    for source in sources:
-        merged.merge(read_source(source))
-    return merged
-
-
-__all__ = ["SourceConfig", "read_source", "read_sources"]
+__all__ = ["SourceConfig", "read_source"]

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, create_engine, event, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.errors import StoreError
+from syncd.objects import Owned
 from syncd.org import Snapshot
 from syncd.store.accept import accept
 from syncd.store.accounts import (
-    Account,
     AuditEntry,
     forget_accounts,
     load_accounts,
@@ -56,7 +56,7 @@ class Store:
 
     # --- what syncd owns in each target (see accounts.py) ---------------------------
 
-    def accounts(self, target: str) -> dict[tuple[str, str], Account]:
+    def accounts(self, target: str) -> dict[tuple[str, str], Owned]:
         with self.engine.connect() as conn:
             return load_accounts(conn, target)
 
@@ -64,12 +64,12 @@ class Store:
         with self.engine.connect() as conn:
             return taken_usernames(conn, target)
 
-    def save_accounts(self, items: list[Account]) -> None:
+    def save_accounts(self, items: list[Owned]) -> None:
         """Write registry rows in one transaction (reservations before creating)."""
         with self.engine.begin() as conn:
             save_accounts(conn, items)
 
-    def record(self, entry: AuditEntry, account: Account | None = None,
+    def record(self, entry: AuditEntry, account: Owned | None = None,
                forget: tuple[str, str] | None = None) -> None:
         """One applied (or refused) change: its audit row and registry update, together."""
         with self.engine.begin() as conn:
@@ -130,7 +130,6 @@ def _safe(url: str) -> str:
 
 __all__ = [
     "SCHEMA_VERSION",
-    "Account",
     "AuditEntry",
     "IngestResult",
     "KindDelta",

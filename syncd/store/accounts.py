@@ -9,39 +9,18 @@ finishes, never an orphan with a new name. `audit` keeps one row per applied cha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from syncd.objects import DELETED, Owned
 from syncd.store.schema import accounts, audit
-
-PENDING = "pending"  # reserved, not yet seen in the target
-ACTIVE = "active"
-DISABLED = "disabled"
-
-
-@dataclass
-class Account:
-    target: str
-    kind: str
-    key: str
-    dn: str
-    username: str | None = None
-    anchor: str | None = None
-    state: str = PENDING
-    disabled_on: date | None = None
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "target": self.target, "kind": self.kind, "key": self.key, "dn": self.dn,
-            "username": self.username, "anchor": self.anchor, "state": self.state,
-            "disabled_on": self.disabled_on, "updated_at": datetime.now(UTC),
-        }
 
 
 @dataclass
@@ -59,11 +38,11 @@ class AuditEntry:
     message: str = ""
 
 
-def load_accounts(conn: Connection, target: str) -> dict[tuple[str, str], Account]:
+def load_accounts(conn: Connection, target: str) -> dict[tuple[str, str], Owned]:
     rows = conn.execute(select(accounts).where(accounts.c.target == target))
     return {
-        (row.kind, row.key): Account(row.target, row.kind, row.key, row.dn, row.username,
-                                     row.anchor, row.state, row.disabled_on)
+        (row.kind, row.key): Owned(row.target, row.kind, row.key, row.dn, row.username,
+                                   row.anchor, row.state, row.disabled_on)
         for row in rows
     }
 
@@ -78,9 +57,10 @@ def taken_usernames(conn: Connection, target: str) -> set[str]:
     return {name.lower() for (name,) in rows}
 
 
-def save_accounts(conn: Connection, items: Iterable[Account]) -> None:
+def save_accounts(conn: Connection, items: Iterable[Owned]) -> None:
     """Insert or update registry rows, one upsert each (SQLite and PostgreSQL alike)."""
-    rows = [item.row() for item in items]
+    now = datetime.now(UTC)
+    rows = [{**dataclasses.asdict(item), "updated_at": now} for item in items]
     if not rows:
         return
     insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(
@@ -109,7 +89,7 @@ def forget_accounts(conn: Connection, target: str, keys: Iterable[tuple[str, str
         if kind == "user":
             conn.execute(update(accounts).where(and_(
                 accounts.c.target == target, accounts.c.kind == kind, accounts.c.key == key,
-            )).values(state="deleted", updated_at=datetime.now(UTC)))
+            )).values(state=DELETED, updated_at=datetime.now(UTC)))
         else:
             conn.execute(delete(accounts).where(and_(
                 accounts.c.target == target, accounts.c.kind == kind, accounts.c.key == key)))

@@ -54,10 +54,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-FILTER = (
-    "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames)(objectClass=organizationalUnit)"
-    "(objectClass=user)(objectClass=group))"
-)
+# Every entry below the base: usernames must be unique against posixAccount and
+# `account` entries too, an OU is only empty when nothing at all is below it, and a
+# mapping may use any group class.
+FILTER = "(objectClass=*)"
 ANCHORS = {"openldap": "entryUUID", "ad": "objectGUID"}
 BACKOFF = 0.2  # seconds before the first retry; doubles each time
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
