@@ -113,16 +113,15 @@ def _store(config: Config) -> Store:
 def cmd_validate(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _existing_store(config)
-    rendered = store is not None and bool(store.last_ingest())
+    rendered_store = store is not None and bool(store.last_ingest())
     problems = check(config, store, date.today())
     if problems:
         return _print_problems(problems, args)
     if args.json:
         _print_json({"valid": True, "problems": []})
     else:
-        what = "every template rendered against the store" if rendered else (
-            "every template compiled; no snapshot in the store to render against "
-            "(run syncd ingest)")
+        what = "every template rendered against the " + (
+            "store" if rendered_store else "generated sample org (the store is empty)")
         print(f"{config_path(args.config)}: valid; {what}; nothing was contacted")
     return 0
 

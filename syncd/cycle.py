@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,9 +28,10 @@ from syncd.plan.guards import check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
 from syncd.sources import read_source
-from syncd.store import AuditEntry, IngestResult, OrgView, Store
+from syncd.store import AuditEntry, IngestResult, OrgView, Store, open_store
 from syncd.targets.base import Target
 from syncd.targets.ldap import LdapDirectory
+from syncd.testing.orggen import generate_org
 
 log = logging.getLogger("syncd.cycle")
 audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
@@ -167,7 +170,8 @@ def _desired_counts(desired: Desired) -> dict[str, int]:
 def check(config: Config, store: Store | None, day: date) -> list[Problem]:
     """What `syncd validate` runs, contacting no target: compile every mapping (raising
     ConfigError with every problem of every file), then render each one against the
-    store when it holds a snapshot. Returns the objects that fail to render."""
+    store, or against a generated sample org when the store holds no snapshot yet.
+    Returns the objects that fail to render."""
     mappings, problems = {}, []
     for target_config in config.targets:
         try:
@@ -176,16 +180,26 @@ def check(config: Config, store: Store | None, day: date) -> list[Problem]:
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    if store is None or not store.last_ingest():
-        return []
-    org = store.org(day)
-    for target_config in config.targets:
-        problems += desired_state(
-            org, mappings[target_config.name], base_dn=getattr(target_config, "base_dn", ""),
-            variables=target_config.vars, known={}, taken=set(),
-            lookup=lambda attribute, value: [],
-        ).problems
+    with _org_to_render(store, day) as org:
+        for target_config in config.targets:
+            problems += desired_state(
+                org, mappings[target_config.name],
+                base_dn=getattr(target_config, "base_dn", ""), variables=target_config.vars,
+                known={}, taken=set(), lookup=lambda attribute, value: [],
+            ).problems
     return problems
+
+
+@contextmanager
+def _org_to_render(store: Store | None, day: date) -> Iterator[OrgView]:
+    if store is not None and store.last_ingest():
+        yield store.org(day)
+        return
+    with tempfile.TemporaryDirectory(prefix="syncd-sample-") as folder:
+        sample = open_store(f"sqlite:///{folder}/sample.db")
+        sample.ingest(Snapshot(generate_org(units=40, persons=300)), "sample", max_shrink=1.0)
+        yield sample.org(day)
+        sample.close()
 
 
 # --- apply -------------------------------------------------------------------------------

@@ -129,3 +129,14 @@ def test_template_injection_is_refused(config, tmp_path, capsys, payload):
     assert f"{mapping}:{line_of(mapping, 'sn: ')}: users.attributes.sn" in out
     assert "root:" not in out
     assert not Path("/tmp/syncd-pwned").exists()
+
+
+def test_validate_renders_against_a_sample_org_when_the_store_is_empty(config, tmp_path,
+                                                                      capsys):
+    mapping = mapping_with(tmp_path, 'sn: "{{ person.surname }}"', 'sn: "{{ leave.leave_type }}"')
+    use_mapping(config, mapping)
+    assert main(["validate", "--json", "-c", str(config)]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert problems and all(p["path"] == "users.attributes.sn" for p in problems)
+    assert "person p" in problems[0]["message"]  # a person of the generated sample org
+    assert not (tmp_path / "store.db").exists()

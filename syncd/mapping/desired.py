@@ -116,9 +116,10 @@ class _Builder:
             if first is wanted or wanted.state == DELETED:
                 kept.append(wanted)
                 continue
-            rule = "users.dn" if wanted.kind == USER else f"{wanted.rule}.dn"
+            template = self._dn_template(wanted)
             self.out.problems.append(Problem(
-                self.mapping.file, None, rule,
+                self.mapping.file, template.line if template else None,
+                template.path if template else "containers",
                 f"{wanted.kind} {wanted.key} renders the same DN as {first.kind} {first.key}: "
                 f"{wanted.dn}; make the template unique (add the unit id, say)"))
             if wanted.kind == USER:
@@ -126,6 +127,12 @@ class _Builder:
             else:
                 self.out.frozen_groups.add(wanted.key)
         self.out.objects = kept
+
+    def _dn_template(self, wanted: Wanted) -> Template | None:
+        if wanted.kind == USER:
+            return self.mapping.dn
+        rule = wanted.rule.removeprefix("groups.")
+        return next((g.dn for g in self.mapping.groups if g.rule.name == rule), None)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -142,8 +149,11 @@ class _Builder:
         return f"person {person_id} ({person.name})" if person else f"person {person_id}"
 
     def problem(self, exc: TemplateError | UsernameError) -> None:
-        self.out.problems.append(exc.problem if isinstance(exc, TemplateError) else Problem(
-            self.mapping.file, None, "users.username", str(exc)))
+        if isinstance(exc, TemplateError):
+            self.out.problems.append(exc.problem)
+            return
+        where = self.mapping.usernames.patterns[0]
+        self.out.problems.append(Problem(where.file, where.line - 1, "users.username", str(exc)))
 
     # --- OUs -----------------------------------------------------------------------
 
