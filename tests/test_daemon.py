@@ -208,3 +208,31 @@ def test_speaks_sd_notify_on_a_real_socket(env, tmp_path):
     finally:
         daemon.kill()
         listener.close()
+
+
+def test_a_broken_source_fails_the_cycle_until_it_is_fixed(daemon, env):
+    daemon.start()
+    daemon.wait_for(succeeded(daemon), "the first cycle")
+    good = (env.root / "org.json").read_text(encoding="utf-8")
+    (env.root / "org.json").write_text('{"persons": [', encoding="utf-8")
+    daemon.wait_for(lambda: daemon.target()["stage"] == "ingest", "a cycle failing at ingest")
+    assert daemon.get("/readyz")[0] == 503
+    assert "org.json" in daemon.target()["error"]
+    (env.root / "org.json").write_text(good, encoding="utf-8")
+    daemon.wait_for(lambda: daemon.get("/readyz")[0] == 200, "recovery once the file is fixed")
+    assert len(env.users()) == 5  # nothing was disabled meanwhile
+
+
+def test_cron_and_jitter_schedules():
+    from datetime import UTC, datetime
+
+    from syncd.config import Schedule
+    from syncd.daemon.service import _trigger
+
+    trigger = _trigger(Schedule(cron="*/15 * * * *", jitter="30s"))
+    now = datetime(2026, 12, 1, 10, 7, tzinfo=UTC)
+    fire = trigger.get_next_fire_time(None, now)
+    assert fire is not None and fire.minute == 15 and fire.hour == 10
+    assert trigger.jitter == 30
+    interval = _trigger(Schedule(interval="5m"))
+    assert interval.interval.total_seconds() == 300
