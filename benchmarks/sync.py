@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from syncd.testing.config import write_ldap_config  # noqa: E402
 from syncd.testing.orggen import generate_org, write_snapshot  # noqa: E402
 from syncd.testing.slapd import Slapd, find_program  # noqa: E402
 
@@ -147,40 +148,6 @@ def syncd_step(step: str, config: Path, server: Slapd, *argv: str) -> Row:
     return Row(step, elapsed, rss, objects, changes, cpu, server_cpu)
 
 
-def write_config(work: Path, server: Slapd) -> Path:
-    """A syncd config like tests/sync_env.py writes: SQLite store and secret in `work`."""
-    secret = work / "ldap.secret"
-    secret.write_text(server.admin_password, encoding="utf-8")
-    secret.chmod(0o600)
-    config = work / "config.yaml"
-    config.write_text(
-        f"""\
-store:
-  url: sqlite:///store.db
-sources:
-  - name: hr
-    type: snapshot
-    path: org.json
-safety:
-  max_deletes: 100000
-  max_delete_ratio: 1.0
-  source_max_shrink: 1.0
-targets:
-  - name: ldap
-    type: ldap
-    url: {server.url}
-    bind_dn: {server.admin_dn}
-    password_file: ldap.secret
-    base_dn: {server.base_dn}
-    mapping: {MAPPING}
-    vars:
-      mail_domain: kolding.example
-""",
-        encoding="utf-8",
-    )
-    return config
-
-
 def ldap_tool(name: str, server: Slapd, *argv: str) -> list[str]:
     return [
         find_program(name),
@@ -227,7 +194,7 @@ def bench_org(label: str, work: Path, snapshot_writer) -> list[Row]:
     server = Slapd(work / "slapd-syncd")
     try:
         server.start()
-        config = write_config(work, server)
+        config = write_ldap_config(work, server, MAPPING, max_deletes=100_000)
         rows.append(syncd_step(f"{label}: syncd apply, first", config, server, "apply"))
         rows.append(syncd_step(f"{label}: syncd apply, no change", config, server, "apply"))
         rows.append(syncd_step(f"{label}: syncd plan, no change", config, server, "plan"))

@@ -14,6 +14,7 @@ from typing import Any
 import ldap3
 
 from syncd.cli import main
+from syncd.testing.config import write_ldap_config
 from syncd.testing.slapd import Slapd
 from tests.conftest import REPO, write_json
 
@@ -67,32 +68,9 @@ class SyncEnv:
                  max_delete_ratio: float = 1.0):
         self.root, self.slapd = root, slapd
         self.base = slapd.base_dn
-        secret = root / "ldap.secret"
-        secret.write_text(slapd.admin_password)
-        secret.chmod(0o600)
-        self.config = root / "config.yaml"
-        self.config.write_text(f"""
-store:
-  url: sqlite:///store.db
-sources:
-  - name: hr
-    type: snapshot
-    path: org.json
-safety:
-  max_deletes: {max_deletes}
-  max_delete_ratio: {max_delete_ratio}
-  source_max_shrink: 1.0
-targets:
-  - name: ldap
-    type: ldap
-    url: {slapd.url}
-    bind_dn: {slapd.admin_dn}
-    password_file: ldap.secret
-    base_dn: {self.base}
-    mapping: {REPO / "mappings" / "openldap.yaml"}
-    vars:
-      mail_domain: kolding.example
-""", encoding="utf-8")
+        self.config = write_ldap_config(root, slapd, REPO / "mappings" / "openldap.yaml",
+                                        max_deletes=max_deletes,
+                                        max_delete_ratio=max_delete_ratio)
         self.org: dict[str, Any] = copy.deepcopy(SMALL_ORG)
         self.write_org()
 
