@@ -11,14 +11,13 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from syncd import __version__, logs
 from syncd.config import Config, config_path, load_config
-from syncd.cycle import Outcome, apply_plan, check, ingest, plan_target, select_targets
+from syncd.cycle import Outcome, check, ingest, plan_target, run_cycle, select_targets
 from syncd.errors import (
     ConfigError,
     GuardTripped,
@@ -177,9 +176,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     codes = [0]
     for target in select_targets(config, args.target):
         try:
-            planned = plan_target(config, store, org, target, args.allow_deletes)
-            with closing(planned.target):
-                outcome = apply_plan(planned, store, org.day)
+            outcome = run_cycle(config, store, org, target, args.allow_deletes)
         except SyncdError as exc:
             log.error("target %s: cycle failed: %s", target.name, exc)
             codes.append(1)

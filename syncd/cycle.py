@@ -12,7 +12,7 @@ import logging
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ log = logging.getLogger("syncd.cycle")
 audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
 
 TargetConfig = LdapTarget | ScimTarget
+RENEW_EVERY = 1000  # changes between renewals of the target's lease
 
 
 @dataclass
@@ -228,6 +229,21 @@ class Outcome:
         return counts
 
 
+def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
+              allow_deletes: int | None = None,
+              should_stop: Callable[[], bool] = lambda: False,
+              on_stage: Callable[[str], None] = lambda stage: None) -> Outcome:
+    """Plan and apply one target while holding its lease: never two at once, even from
+    two processes. Ingest is the caller's (one ingest may serve several targets).
+    `on_stage` hears "plan" and "apply", so a failure can say where it happened."""
+    with store.target_lease(target_config.name):
+        on_stage("plan")
+        planned = plan_target(config, store, org, target_config, allow_deletes)
+        with closing(planned.target):
+            on_stage("apply")
+            return apply_plan(planned, store, org.day, should_stop)
+
+
 def apply_plan(planned: Planned, store: Store, day: date,
                should_stop: Callable[[], bool] = lambda: False) -> Outcome:
     """Carry out a plan change by change; a refused object is recorded and skipped.
@@ -260,6 +276,8 @@ def apply_plan(planned: Planned, store: Store, day: date,
                                                           if a.multi):
                 log.info("%s: %s waits for its members' entries", plan.target, change.dn)
                 continue
+        if done and done % RENEW_EVERY == 0:
+            store.renew_lease(plan.target)
         applied = _apply_one(planned, store, change, day, outcome)
         if not applied and change.kind == USER and change.action is Action.CREATE:
             refused_users.add(norm_dn(change.dn))

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from syncd.store import open_store
+from syncd.store.locks import LEASE
+from syncd.store.schema import locks
+from tests.conftest import REPO
 from tests.sync_env import DAY, SyncEnv
 
 pytestmark = pytest.mark.slapd
@@ -348,3 +356,22 @@ def test_a_failing_template_never_removes_access(env, capsys, tmp_path):
     assert env.user("p4")[1]["sn"] == ["Hansen"]  # left exactly as it was
     assert env.members("it-afdelingen") == {env.dn("p4")}  # the group was not deleted
     assert env.user("p2")[1]["title"] == ["LÆRER"]  # everyone else went ahead
+
+
+def test_one_apply_per_target_at_a_time_across_processes(env, capsys):
+    env.apply(capsys)
+    store = open_store(f"sqlite:///{env.root / 'store.db'}")
+    with store.target_lease("ldap"):  # as if a daemon were applying right now
+        result = subprocess.run(
+            [sys.executable, "-m", "syncd", "apply", "-c", str(env.config)],
+            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "target ldap is being synced by" in result.stderr
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:  # a holder that died without letting go
+        conn.execute(locks.insert().values(name="ldap", holder=f"{socket.gethostname()}:{gone}",
+                                           since=now, expires_at=now + LEASE))
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out

@@ -12,7 +12,6 @@ import logging
 import signal
 import threading
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd import logs, metrics
 from syncd.config import Config, Schedule, seconds
-from syncd.cycle import Outcome, TargetConfig, apply_plan, ingest, load_checked, plan_target
+from syncd.cycle import Outcome, TargetConfig, ingest, load_checked, run_cycle
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
 from syncd.errors import ConfigError, GuardTripped, SnapshotRejected, SyncdError
@@ -175,22 +174,18 @@ class Daemon:
     def _cycle(self, config: Config, target: TargetConfig) -> None:
         state = self.states.setdefault(target.name, TargetState())
         started = time.monotonic()
-        stage = "ingest"
+        stage = ["ingest"]
         try:
             self._ingest(config)
-            stage = "plan"
-            org = self.store.org(date.today())
-            planned = plan_target(config, self.store, org, target)
-            stage = "apply"
-            with closing(planned.target):
-                outcome = apply_plan(planned, self.store, org.day, self.stopping.is_set)
+            outcome = run_cycle(config, self.store, self.store.org(date.today()), target,
+                                should_stop=self.stopping.is_set, on_stage=stage.append)
         except SyncdError as exc:
-            self._failed(target, state, stage, exc, time.monotonic() - started)
+            self._failed(target, state, stage[-1], exc, time.monotonic() - started)
             return
         except Exception as exc:  # a bug or the store failing: record it, keep the daemon
             log.exception("cycle %s: unexpected error at %s; please report it", target.name,
-                          stage)
-            self._failed(target, state, stage, exc, time.monotonic() - started)
+                          stage[-1])
+            self._failed(target, state, stage[-1], exc, time.monotonic() - started)
             return
         self._succeeded(target, state, outcome, time.monotonic() - started)
 

@@ -5,6 +5,7 @@ SQLite by default; any SQLAlchemy URL (PostgreSQL via psycopg) is a config chang
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from syncd.store.accounts import (
     write_audit,
 )
 from syncd.store.ingest import IngestResult, KindDelta, ShrinkRefused, take_snapshot
+from syncd.store.locks import TargetBusy, renew, target_lease
 from syncd.store.orgview import OrgView, UnitManager
 from syncd.store.schema import SCHEMA_VERSION, current_version, ingests, migrate
 
@@ -87,6 +89,13 @@ class Store:
         with self.engine.connect() as conn:
             return person_audit(conn, person_id, limit)
 
+    def target_lease(self, target: str) -> AbstractContextManager[None]:
+        """One apply per target at a time, across processes (see locks.py)."""
+        return target_lease(self.engine, target)
+
+    def renew_lease(self, target: str) -> None:
+        renew(self.engine, target)
+
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return current_version(conn)
@@ -136,6 +145,7 @@ __all__ = [
     "OrgView",
     "ShrinkRefused",
     "Store",
+    "TargetBusy",
     "UnitManager",
     "open_store",
 ]

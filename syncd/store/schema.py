@@ -117,6 +117,16 @@ audit = Table(
 )
 
 
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(128), primary_key=True),  # a target's name
+    Column("holder", Text, nullable=False),  # host:pid
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
 def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[meta, *org_tables.values(), ingests, record_changes])
 
@@ -125,8 +135,12 @@ def _v2(conn: Connection) -> None:
     metadata.create_all(conn, tables=[accounts, audit])
 
 
+def _v3(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[locks])
+
+
 # Append only: a released migration is never edited, a new version is added instead.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
