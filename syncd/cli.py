@@ -17,7 +17,15 @@ from typing import Any
 
 from syncd import __version__, logs
 from syncd.config import Config, config_path, load_config
-from syncd.cycle import Outcome, check, ingest, plan_target, run_cycle, select_targets
+from syncd.cycle import (
+    Outcome,
+    check,
+    ingest,
+    load_checked,
+    plan_target,
+    run_cycle,
+    select_targets,
+)
 from syncd.errors import (
     ConfigError,
     GuardTripped,
@@ -208,7 +216,10 @@ def _outcome_line(outcome: Outcome) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from syncd.daemon.service import Daemon  # the scheduler is only loaded by the daemon
 
-    return Daemon(config_path(args.config), _config(args)).run()
+    loaded = load_checked(config_path(args.config))  # mappings too: refuse to start broken
+    if not args.verbose:
+        logs.configure(loaded.config.logging.level, loaded.config.logging.format)
+    return Daemon(config_path(args.config), loaded).run()
 
 
 def cmd_show(args: argparse.Namespace) -> int:

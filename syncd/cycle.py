@@ -61,12 +61,32 @@ def ingest(config: Config, store: Store, force: bool = False) -> Ingested:
     return Ingested(result, read)
 
 
-def load_checked(path: Path) -> Config:
-    """The config and every mapping it names, compiled: what a reload must pass."""
+@dataclass(frozen=True)
+class Loaded:
+    """A config with every mapping it names compiled: what the daemon runs on, so that
+    a mapping file edited on disk takes effect only through a checked reload."""
+
+    config: Config
+    mappings: dict[str, CompiledMapping]
+
+
+def load_checked(path: Path) -> Loaded:
+    """Load the config and compile every mapping; ConfigError lists every problem."""
     config = load_config(path)
+    return Loaded(config, compile_mappings(config))
+
+
+def compile_mappings(config: Config) -> dict[str, CompiledMapping]:
+    """Every target's mapping, compiled; ConfigError with the problems of every file."""
+    mappings, problems = {}, []
     for target in config.targets:
-        load_mapping(target.mapping)
-    return config
+        try:
+            mappings[target.name] = load_mapping(target.mapping)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return mappings
 
 
 def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
@@ -100,9 +120,10 @@ class Planned:
 
 
 def plan_target(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
-                allow_deletes: int | None = None) -> Planned:
+                allow_deletes: int | None = None,
+                mapping: CompiledMapping | None = None) -> Planned:
     """Read the target and work out what to change. The caller closes `Planned.target`."""
-    mapping = load_mapping(target_config.mapping)
+    mapping = mapping or load_mapping(target_config.mapping)
     target = open_target(target_config)
     try:
         found = target.read(mapping.read_attributes())
@@ -173,14 +194,8 @@ def check(config: Config, store: Store | None, day: date) -> list[Problem]:
     ConfigError with every problem of every file), then render each one against the
     store, or against a generated sample org when the store holds no snapshot yet.
     Returns the objects that fail to render."""
-    mappings, problems = {}, []
-    for target_config in config.targets:
-        try:
-            mappings[target_config.name] = load_mapping(target_config.mapping)
-        except ConfigError as exc:
-            problems += exc.problems
-    if problems:
-        raise ConfigError(problems)
+    mappings = compile_mappings(config)
+    problems: list[Problem] = []
     with _org_to_render(store, day) as org:
         for target_config in config.targets:
             problems += desired_state(
@@ -230,7 +245,7 @@ class Outcome:
 
 
 def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
-              allow_deletes: int | None = None,
+              allow_deletes: int | None = None, mapping: CompiledMapping | None = None,
               should_stop: Callable[[], bool] = lambda: False,
               on_stage: Callable[[str], None] = lambda stage: None) -> Outcome:
     """Plan and apply one target while holding its lease: never two at once, even from
@@ -238,7 +253,7 @@ def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetC
     `on_stage` hears "plan" and "apply", so a failure can say where it happened."""
     with store.target_lease(target_config.name):
         on_stage("plan")
-        planned = plan_target(config, store, org, target_config, allow_deletes)
+        planned = plan_target(config, store, org, target_config, allow_deletes, mapping)
         with closing(planned.target):
             on_stage("apply")
             return apply_plan(planned, store, org.day, should_stop)

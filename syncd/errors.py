@@ -7,7 +7,8 @@
     ├── StoreError              the org store cannot be opened or migrated
     ├── NotFound                `show` of an id the store does not hold
     ├── TargetError             a target could not be read or written
-    │   ├── TargetUnavailable   server unreachable, bind refused, connection dropped
+    │   ├── TargetUnavailable   server unreachable, connection dropped
+    │   │   └── BindRefused     wrong credentials: never retried soon (account lockout)
     │   └── ObjectRejected      the server refused one object; the cycle goes on
     └── GuardTripped            exit 3: a safety guard stopped a destructive change
 
@@ -75,6 +76,10 @@ class TargetError(SyncdError):
 
 
 class TargetUnavailable(TargetError):
+    pass
+
+
+class BindRefused(TargetUnavailable):
     pass
 
 

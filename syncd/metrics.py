@@ -78,6 +78,15 @@ def declare_target(target: str) -> None:
         OBJECT_ERRORS.labels(target, kind)
 
 
+def forget_target(target: str) -> None:
+    """Drop a target's series (removed by a reload), so no alert fires for it forever."""
+    for metric in (CYCLES, CYCLE_DURATION, LAST_SUCCESS, CHANGES, OBJECT_ERRORS,
+                   MANAGED_OBJECTS, GUARD_TRIPS):
+        for labels in list(metric._metrics):  # prometheus_client has no public listing
+            if labels[0] == target:
+                metric.remove(*labels)
+
+
 for _reason in ("invalid", "shrink"):
     SOURCE_REFUSED.labels(reason=_reason)
 

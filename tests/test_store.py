@@ -221,3 +221,26 @@ def test_as_of_another_day(store, tiny_org):
     earlier = store.org(date(2019, 1, 1))
     assert [u.id for u in earlier.sub_units("root")] == ["born", "old"]
     assert earlier.primary_engagement("p4").id == "e5"
+
+
+def test_leases_keep_threads_and_processes_apart(store):
+    import threading
+
+    from syncd.store import Busy
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_thread():
+        with store.lease("ingest"):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    held.wait(5)
+    with pytest.raises(Busy, match=r"^ingest is held by .* since "), store.lease("ingest"):
+        pass
+    release.set()
+    with store.lease("ingest", wait=5):  # waits for the other thread to let go
+        pass
+    thread.join()

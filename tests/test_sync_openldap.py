@@ -366,12 +366,13 @@ def test_one_apply_per_target_at_a_time_across_processes(env, capsys):
             [sys.executable, "-m", "syncd", "apply", "-c", str(env.config)],
             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 1
-    assert "target ldap is being synced by" in result.stderr
+    assert "target ldap is held by" in result.stderr
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
     now = datetime.now(UTC)
     with store.engine.begin() as conn:  # a holder that died without letting go
-        conn.execute(locks.insert().values(name="ldap", holder=f"{socket.gethostname()}:{gone}",
-                                           since=now, expires_at=now + LEASE))
+        conn.execute(locks.insert().values(name="target ldap", since=now,
+                                           holder=f"{socket.gethostname()}:{gone}:1",
+                                           expires_at=now + LEASE))
     code, out, _ = env.apply(capsys)
     assert code == 0, out

@@ -24,11 +24,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd import logs, metrics
 from syncd.config import Config, Schedule, seconds
-from syncd.cycle import Outcome, TargetConfig, ingest, load_checked, run_cycle
+from syncd.cycle import Loaded, Outcome, TargetConfig, ingest, load_checked, run_cycle
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
-from syncd.errors import ConfigError, GuardTripped, SnapshotRejected, SyncdError
-from syncd.store import open_store
+from syncd.errors import BindRefused, ConfigError, GuardTripped, SnapshotRejected, SyncdError
+from syncd.store import Busy, open_store
 
 log = logging.getLogger("syncd.daemon")
 
@@ -49,13 +49,13 @@ class TargetState:
 
 
 class Daemon:
-    def __init__(self, config_path: Path, config: Config):
+    def __init__(self, config_path: Path, loaded: Loaded):
         self.config_path = config_path
-        self.config = config
+        self.loaded = loaded
+        config = loaded.config
         self.store = open_store(config.store.url)
         self.states: dict[str, TargetState] = {t.name: TargetState() for t in config.targets}
         self.locks: dict[str, threading.Lock] = {}
-        self.ingest_lock = threading.Lock()
         self.stopping = threading.Event()
         self.reload_wanted = threading.Event()
         self.reload_error: str | None = None
@@ -105,23 +105,28 @@ class Daemon:
         running one (from each target's next cycle)."""
         self.notifier.reloading()
         try:
-            config = load_checked(self.config_path)
+            loaded = load_checked(self.config_path)
         except ConfigError as exc:
             self.reload_error = str(exc)
             metrics.CONFIG_RELOAD_OK.set(0)
             log.error("reload refused, the running config stays:\n%s", exc)
             self.notifier.ready()
             return
+        config, old = loaded.config, self.config
+        for key in ("store", "http"):
+            if getattr(config, key) != getattr(old, key):
+                log.warning("reload: %s changed; that takes a restart (systemctl restart "
+                            "syncd), the running daemon keeps the old one", key)
         logs.configure(config.logging.level, config.logging.format)
-        self.config, self.reload_error = config, None
+        self.loaded, self.reload_error = loaded, None
         self.loaded_at = datetime.now(UTC)
         metrics.CONFIG_RELOAD_OK.set(1)
         metrics.CONFIG_RELOAD_TIME.set(time.time())
-        for name in list(self.states):
-            if name not in {t.name for t in config.targets}:
-                del self.states[name]
-        for target in config.targets:
-            self.states.setdefault(target.name, TargetState())
+        names = {t.name for t in config.targets}
+        for gone in set(self.states) - names:
+            metrics.forget_target(gone)
+        # a new dict, swapped in whole: HTTP and job threads may be reading the old one
+        self.states = {n: self.states.get(n, TargetState()) for n in sorted(names)}
         self._schedule_all()
         log.info("reloaded %s: %d target(s)", self.config_path, len(config.targets))
         self.notifier.ready()
@@ -166,19 +171,28 @@ class Daemon:
         with lock:
             if self.stopping.is_set():
                 return
-            config = self.config  # a reload takes effect from the next cycle
-            target = next((t for t in config.targets if t.name == name), None)
+            loaded = self.loaded  # a reload takes effect from the next cycle
+            target = next((t for t in loaded.config.targets if t.name == name), None)
             if target is not None:
-                self._cycle(config, target)
+                self._cycle(loaded, target)
 
-    def _cycle(self, config: Config, target: TargetConfig) -> None:
-        state = self.states.setdefault(target.name, TargetState())
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    def _cycle(self, loaded: Loaded, target: TargetConfig) -> None:
+        config = loaded.config
+        state = self.states.get(target.name) or TargetState()
         started = time.monotonic()
         stage = ["ingest"]
         try:
             self._ingest(config)
             outcome = run_cycle(config, self.store, self.store.org(date.today()), target,
+                                mapping=loaded.mappings[target.name],
                                 should_stop=self.stopping.is_set, on_stage=stage.append)
+        except Busy as exc:  # a `syncd apply` by hand is running: not a failure of ours
+            log.info("cycle %s skipped: %s", target.name, exc)
+            return
         except SyncdError as exc:
             self._failed(target, state, stage[-1], exc, time.monotonic() - started)
             return
@@ -190,13 +204,12 @@ class Daemon:
         self._succeeded(target, state, outcome, time.monotonic() - started)
 
     def _ingest(self, config: Config) -> None:
-        with self.ingest_lock:
-            try:
-                ingested = ingest(config, self.store)
-            except (SnapshotRejected, GuardTripped) as exc:
-                reason = "invalid" if isinstance(exc, SnapshotRejected) else "shrink"
-                metrics.SOURCE_REFUSED.labels(reason=reason).inc()
-                raise
+        try:
+            ingested = ingest(config, self.store)  # the store serialises ingests
+        except (SnapshotRejected, GuardTripped) as exc:
+            reason = "invalid" if isinstance(exc, SnapshotRejected) else "shrink"
+            metrics.SOURCE_REFUSED.labels(reason=reason).inc()
+            raise
         for source, counts in ingested.read.items():
             for kind, count in counts.items():
                 metrics.SOURCE_RECORDS.labels(source=source, kind=kind).set(count)
@@ -234,23 +247,33 @@ class Daemon:
         metrics.CYCLE_DURATION.labels(target.name).observe(duration)
         self._record(state, "failure", stage, str(exc), duration, {})
         state.failures += 1
-        retry = min(RETRY_FIRST * 2 ** (state.failures - 1),
-                    float(seconds((target.schedule or self.config.schedule).interval)))
-        if not self.stopping.is_set():
-            self.scheduler.add_job(
-                self.run_target, DateTrigger(datetime.now(UTC) + timedelta(seconds=retry)),
-                args=[target.name], id=f"{target.name}:retry", replace_existing=True)
-        log.error("cycle %s: failure at %s after %.1fs: %s; retrying in %.0fs", target.name,
-                  stage, duration, exc, retry,
-                  extra={"fields": {"target": target.name, "result": "failure",
-                                    "stage": stage, "duration_seconds": round(duration, 3)}})
+        retry_at = self._retry_at(target.name, state.failures, exc)
+        when = f"retrying at {retry_at:%H:%M:%S}" if retry_at else "next try at the next run"
+        log.error("cycle %s: failure at %s after %.1fs: %s; %s", target.name, stage, duration,
+                  exc, when, extra={"fields": {"target": target.name, "result": "failure",
+                                               "stage": stage,
+                                               "duration_seconds": round(duration, 3)}})
+
+    def _retry_at(self, name: str, failures: int, exc: Exception) -> datetime | None:
+        """An early retry after 30 s, 60 s, ... when it comes before the next scheduled run;
+        never after a refused bind (retrying wrong credentials locks service accounts)."""
+        if self.stopping.is_set() or isinstance(exc, BindRefused):
+            return None
+        retry_at = datetime.now(UTC) + timedelta(seconds=RETRY_FIRST * 2 ** (failures - 1))
+        job = self.scheduler.get_job(name)
+        if job is None or (job.next_run_time and job.next_run_time <= retry_at):
+            return None
+        self.scheduler.add_job(self.run_target, DateTrigger(retry_at), args=[name],
+                               id=f"{name}:retry", replace_existing=True)
+        return retry_at
 
     def _record(self, state: TargetState, result: str, stage: str | None, error: str | None,
                 duration: float, counts: dict[str, int]) -> None:
         state.last_run = datetime.now(UTC)
         state.result, state.stage, state.error = result, stage, error
         state.duration, state.counts = duration, counts
-        summary = ", ".join(f"{name} {s.result or 'pending'}" for name, s in self.states.items())
+        states = list(self.states.items())
+        summary = ", ".join(f"{name} {s.result or 'pending'}" for name, s in states)
         self.notifier.status(summary)
 
     # --- what /status and /readyz answer --------------------------------------------

@@ -28,9 +28,12 @@ from syncd.store.accounts import (
     write_audit,
 )
 from syncd.store.ingest import IngestResult, KindDelta, ShrinkRefused, take_snapshot
-from syncd.store.locks import TargetBusy, renew, target_lease
+from syncd.store.locks import Busy, lease, renew
 from syncd.store.orgview import OrgView, UnitManager
 from syncd.store.schema import SCHEMA_VERSION, current_version, ingests, migrate
+
+INGEST = "ingest"  # the lease that keeps ingests (and reads of the org) apart
+LEASE_WAIT = 300.0  # seconds to wait for another process's ingest to finish
 
 
 class Store:
@@ -44,11 +47,12 @@ class Store:
     ) -> IngestResult:
         """Check and take `snapshot` whole, or raise and leave the store as it was."""
         rows = accept(snapshot)
-        with self.engine.begin() as conn:
+        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.begin() as conn:
             return take_snapshot(conn, rows, sources, max_shrink, force)
 
     def org(self, day: date) -> OrgView:
-        with self.engine.connect() as conn:
+        """The org on `day`, never half of one ingest and half of another."""
+        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
             return OrgView(conn, day)
 
     def last_ingest(self) -> dict[str, Any] | None:
@@ -89,12 +93,16 @@ class Store:
         with self.engine.connect() as conn:
             return person_audit(conn, person_id, limit)
 
+    def lease(self, name: str, wait: float = 0.0) -> AbstractContextManager[None]:
+        """Hold `name` against every other process using this store (see locks.py)."""
+        return lease(self.engine, name, wait)
+
     def target_lease(self, target: str) -> AbstractContextManager[None]:
-        """One apply per target at a time, across processes (see locks.py)."""
-        return target_lease(self.engine, target)
+        """One apply per target at a time, across processes; Busy at once if taken."""
+        return lease(self.engine, f"target {target}")
 
     def renew_lease(self, target: str) -> None:
-        renew(self.engine, target)
+        renew(self.engine, f"target {target}")
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -140,12 +148,12 @@ def _safe(url: str) -> str:
 __all__ = [
     "SCHEMA_VERSION",
     "AuditEntry",
+    "Busy",
     "IngestResult",
     "KindDelta",
     "OrgView",
     "ShrinkRefused",
     "Store",
-    "TargetBusy",
     "UnitManager",
     "open_store",
 ]

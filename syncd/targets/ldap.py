@@ -44,9 +44,10 @@ from ldap3.core.exceptions import (
     LDAPResponseTimeoutError,
     LDAPStartTLSError,
 )
+from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
 from syncd.config import LdapTarget
-from syncd.errors import ObjectRejected, TargetUnavailable
+from syncd.errors import BindRefused, ObjectRejected, TargetUnavailable
 from syncd.objects import Entry, norm_dn, parent_dn, rdn
 from syncd.plan.model import Action, AttrChange, Change
 
@@ -352,7 +353,9 @@ class LdapDirectory:
         except LDAPOperationResult as exc:
             _close(connection)
             detail = f" ({exc.message})" if exc.message else ""
-            raise TargetUnavailable(f"{where}: {_words(exc.description)}{detail}") from exc
+            wrong = exc.result == RESULT_INVALID_CREDENTIALS
+            error = BindRefused if wrong else TargetUnavailable
+            raise error(f"{where}: {_words(exc.description)}{detail}") from exc
         except LDAPException as exc:
             _close(connection)
             raise TargetUnavailable(f"{where}: {_reason(exc)}") from exc
