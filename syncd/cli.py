@@ -114,7 +114,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _store(config: Config) -> Store:
-    return open_store(config.store.url)
+    return open_store(config.store.resolved_url())
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -135,11 +135,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _existing_store(config: Config) -> Store | None:
     """The store if it is already there: validate never creates one."""
-    url = config.store.url
+    url = config.store.resolved_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None
     try:
-        return open_store(url)
+        return open_store(url, read_only=True)
     except StoreError as exc:
         log.warning("not rendering against the store: %s", exc)
         return None

@@ -14,6 +14,7 @@ import re
 import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
@@ -24,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import make_url
 
 from syncd.errors import ConfigError, Problem, SyncdError
 from syncd.org import KINDS, field_names
@@ -196,6 +198,8 @@ class HttpSource(Model):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
+        if "@" in value.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("credentials do not belong in the URL: use bearer or basic")
         return value
 
     @model_validator(mode="after")
@@ -274,8 +278,24 @@ Target = Annotated[LdapTarget | ScimTarget, Field(discriminator="type")]
 class StoreConfig(Model):
     url: str = Field(
         "sqlite:////var/lib/syncd/store.db",
-        description="SQLAlchemy URL; a relative sqlite path is relative to the config file",
+        description="SQLAlchemy URL; a relative sqlite path is relative to the config file; "
+                    "a password only as ${env:NAME}",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _no_inline_password(cls, value: str) -> str:
+        password = make_url(value).password if "://" in value else None
+        if password is not None:
+            _env_ref_only(str(password))
+        return value
+
+    def resolved_url(self) -> str:
+        """The URL with a ${env:NAME} password filled in (never logged)."""
+        match = re.search(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}", self.url)
+        if not match:
+            return self.url
+        return self.url.replace(match.group(0), quote(os.environ.get(match.group(1), ""), safe=""))
 
 
 class Safety(Model):
@@ -327,8 +347,17 @@ class Schedule(Model):
 
 
 class HttpConfig(Model):
-    listen: str = "127.0.0.1:9464"
+    listen: str = Field("127.0.0.1:9464", description="HOST:PORT, or [IPv6]:PORT")
     token_file: Path | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be HOST:PORT like 127.0.0.1:9464 or [::1]:9464, "
+                             f"got {value!r}")
+        return value
 
 
 class LoggingConfig(Model):

@@ -52,4 +52,7 @@ def configure(level: str = "info", fmt: str = "plain") -> None:
     handler._syncd = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))
+    # Libraries that log a line per request (httpx names every URL it fetches) or per
+    # job run: warnings only, so a page of an HR API is not a log line.
+    for chatty in ("apscheduler", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))

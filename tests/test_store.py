@@ -244,3 +244,10 @@ def test_leases_keep_threads_and_processes_apart(store):
     with store.lease("ingest", wait=5):  # waits for the other thread to let go
         pass
     thread.join()
+
+
+def test_numbers_where_text_belongs_are_refused_not_converted(store, tiny_org):
+    tiny_org["persons"].append({"id": 65, "given_name": "Octal", "surname": "Yaml"})
+    with pytest.raises(SnapshotRejected) as info:
+        ingest(store, tiny_org)
+    assert "persons 65: id: want text, got int 65 (quote it in YAML)" in info.value.problems

@@ -53,7 +53,7 @@ class Daemon:
         self.config_path = config_path
         self.loaded = loaded
         config = loaded.config
-        self.store = open_store(config.store.url)
+        self.store = open_store(config.store.resolved_url())
         self.states: dict[str, TargetState] = {t.name: TargetState() for t in config.targets}
         self.locks: dict[str, threading.Lock] = {}
         self.stopping = threading.Event()

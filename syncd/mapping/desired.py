@@ -360,7 +360,7 @@ class _Builder:
                 multi=frozenset(
                     n for n, t in self.mapping.attributes.items() if isinstance(t, tuple)
                 ),
-                sensitive=frozenset(users.sensitive),
+                sensitive=frozenset([*users.sensitive, *users.create_only]),  # initial passwords
             )
         )
 

@@ -115,7 +115,10 @@ def _blank(value: Any) -> bool:
 
 
 def _text(value: Any) -> Any:
-    """Strip, and compose "a" + ring into "å": decomposed names break usernames and sorting."""
+    """Strip, and compose "a" + ring into "å": decomposed names break usernames and sorting.
+    A JSON API's whole numbers (ids, often) become text: JSON has no octal to misread."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if not isinstance(value, str):
         return value
     return unicodedata.normalize("NFC", value.strip()) or None

@@ -5,7 +5,7 @@ SQLite by default; any SQLAlchemy URL (PostgreSQL via psycopg) is a config chang
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,9 @@ LEASE_WAIT = 300.0  # seconds to wait for another process's ingest to finish
 class Store:
     """One org store; open it with `open_store`."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, read_only: bool = False):
         self.engine = engine
+        self.read_only = read_only  # no leases either: a reader that writes nothing
 
     def ingest(
         self, snapshot: Snapshot, sources: str, max_shrink: float, force: bool = False
@@ -95,7 +96,7 @@ class Store:
 
     def lease(self, name: str, wait: float = 0.0) -> AbstractContextManager[None]:
         """Hold `name` against every other process using this store (see locks.py)."""
-        return lease(self.engine, name, wait)
+        return nullcontext() if self.read_only else lease(self.engine, name, wait)
 
     def target_lease(self, target: str) -> AbstractContextManager[None]:
         """One apply per target at a time, across processes; Busy at once if taken."""
@@ -112,20 +113,32 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str) -> Store:
-    """Connect, create the sqlite folder if needed, and migrate to the current schema."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+def open_store(url: str, *, read_only: bool = False) -> Store:
+    """Connect, create the sqlite folder if needed, and migrate to the current schema.
+
+    `read_only` (what `syncd validate` uses) writes nothing at all: no folder, no
+    migration, SQLite opened in read-only mode; a store of another schema version is
+    a StoreError.
+    """
+    sqlite_file = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
+    if sqlite_file and not read_only:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if sqlite_file and read_only:
+        url = f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"
     try:
         engine = create_engine(url)
-        if engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite" and not read_only:
             event.listen(engine, "connect", _sqlite_pragmas)
         with engine.begin() as conn:
-            migrate(conn)
+            if not read_only:
+                migrate(conn)
+            elif (version := current_version(conn)) != SCHEMA_VERSION:
+                raise StoreError(f"the store has schema version {version}, this syncd "
+                                 f"writes {SCHEMA_VERSION}")
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open the store {_safe(url)}: {exc.__class__.__name__}: "
                          f"{getattr(exc, 'orig', exc)}") from exc
-    return Store(engine)
+    return Store(engine, read_only)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -52,8 +52,8 @@ def _rows(kind: str, records: list[Any], problems: list[str], named: set[str]) -
             problems.append(f"{where}: not a mapping of fields")
             continue
         ident = record.get("id")
-        if isinstance(ident, (str, int)) and not isinstance(ident, bool):
-            named.add(str(ident))
+        if isinstance(ident, str):
+            named.add(ident)
         label = f"{kind} {ident!r}" if ident not in (None, "") else where
         record_problems: list[str] = []
         row = tuple(_value(spec, record.get(spec.name), record_problems) for spec in specs)
@@ -83,9 +83,12 @@ def _value(spec: FieldSpec, value: Any, problems: list[str]) -> Any:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise TypeError(f"want text, got {type(value).__name__} {value!r}")
-    return str(value)
+    """Text only: a number here is refused, not converted, because YAML reads an
+    unquoted 0101 as 65 and 12:30 as 750, and an id read wrong is an account mixed up."""
+    if not isinstance(value, str):
+        hint = " (quote it in YAML)" if isinstance(value, (int, float)) else ""
+        raise TypeError(f"want text, got {type(value).__name__} {value!r}{hint}")
+    return value
 
 
 def _date(value: Any) -> date:
