@@ -44,8 +44,9 @@ http:
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, port: int, log: Path, env: dict[str, str] | None = None):
-        self.config, self.port, self.log = config, port, log
+    def __init__(self, config: Path, port: int, log: Path, env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1"):
+        self.config, self.port, self.log, self.host = config, port, log, host
         self.extra_env = env or {}
         self.process: subprocess.Popen | None = None
 
@@ -80,7 +81,7 @@ class DaemonProcess:
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None
                 ) -> tuple[int, str]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+        request = urllib.request.Request(f"http://{self.host}:{self.port}{path}", method=method,
                                          headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=5) as response:

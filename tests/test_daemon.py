@@ -236,3 +236,35 @@ def test_cron_and_jitter_schedules():
     assert trigger.jitter == 30
     interval = _trigger(Schedule(interval="5m"))
     assert interval.interval.total_seconds() == 300
+
+
+def test_a_taken_port_is_a_clear_error_not_a_crash(env, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        daemon_config(env)
+        env.config.write_text(env.config.read_text().replace(
+            "listen: 127.0.0.1:", f"listen: 127.0.0.1:{port}  # was "))
+        result = subprocess.run([sys.executable, "-m", "syncd", "run", "-c", str(env.config)],
+                                cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"http.listen 127.0.0.1:{port}: cannot listen: Address already in use" in (
+        result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_listens_on_ipv6_loopback(env, tmp_path):
+    port = daemon_config(env)
+    env.config.write_text(env.config.read_text().replace(
+        f"listen: 127.0.0.1:{port}", f"listen: '[::1]:{port}'"))
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log", host="[::1]")
+    try:
+        daemon.start()  # waits for /healthz over IPv6
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()

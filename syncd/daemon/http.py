@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,10 +31,18 @@ log = logging.getLogger("syncd.http")
 class StatusServer:
     def __init__(self, daemon: Daemon):
         self.daemon = daemon
-        host, _, port = daemon.config.http.listen.rpartition(":")
+        listen = daemon.config.http.listen
+        host, _, port = listen.rpartition(":")
+        host = host.strip("[]")
         handler = type("Handler", (_Handler,), {"daemon": daemon})
-        self.server = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), handler)
-        self.server.daemon_threads = True
+        server_class = type("Server", (ThreadingHTTPServer,), {
+            "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET,
+            "daemon_threads": True,
+        })
+        try:
+            self.server = server_class((host, int(port)), handler)
+        except OSError as exc:
+            raise SyncdError(f"http.listen {listen}: cannot listen: {exc.strerror}") from None
         self.thread = threading.Thread(target=self.server.serve_forever, name="http",
                                        daemon=True)
 
