@@ -398,10 +398,13 @@ def load_config(path: Path) -> Config:
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.problem((), "the config must be a mapping of keys")])
     data = _resolve_paths(doc.data, path.parent)
-    config = validate_model(doc, Config, data)
-    problems = _check_files(config, doc)
+    problems = _check_files(data, doc)
+    try:
+        config = validate_model(doc, Config, data)
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return config
 
 
@@ -437,32 +440,42 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     return url
 
 
-def _check_files(config: Config, doc: YamlDoc) -> list[Problem]:
-    """Files the config names must exist; secret files must not be readable by others."""
+def _check_files(data: dict[str, Any], doc: YamlDoc) -> list[Problem]:
+    """Files the config names must exist; secret files must not be readable by others.
+
+    Runs on the raw (path-resolved) data, so these problems are reported together with
+    the schema's, in one pass.
+    """
     problems: list[Problem] = []
-    for index, target in enumerate(config.targets):
-        base: DataPath = ("targets", index)
-        problems += _must_exist(doc, (*base, "mapping"), target.mapping)
-        for key in ("password_file", "token_file"):
-            secret = getattr(target, key, None)
-            if secret is not None:
-                problems += _secret_file(doc, (*base, key), secret)
-    for index, source in enumerate(config.sources):
-        base = ("sources", index)
-        problems += _must_exist(doc, (*base, "path"), getattr(source, "path", None))
+    for base, item in _items(data, "targets"):
+        problems += _must_exist(doc, (*base, "mapping"), item.get("mapping"))
+        problems += _secrets(doc, base, item)
+    for base, item in _items(data, "sources"):
+        if item.get("type") in ("snapshot", "csv"):
+            problems += _must_exist(doc, (*base, "path"), item.get("path"))
         for auth in ("bearer", "basic"):
-            holder = getattr(source, auth, None)
-            for key in ("token_file", "password_file"):
-                secret = getattr(holder, key, None)
-                if secret is not None:
-                    problems += _secret_file(doc, (*base, auth, key), secret)
-    if config.http.token_file is not None:
-        problems += _secret_file(doc, ("http", "token_file"), config.http.token_file)
+            if isinstance(item.get(auth), dict):
+                problems += _secrets(doc, (*base, auth), item[auth])
+    if isinstance(data.get("http"), dict):
+        problems += _secrets(doc, ("http",), data["http"])
     return problems
 
 
-def _must_exist(doc: YamlDoc, path: DataPath, file: Path | None) -> list[Problem]:
-    if file is None or file.exists():
+def _items(data: dict[str, Any], key: str) -> list[tuple[DataPath, dict[str, Any]]]:
+    items = data.get(key)
+    if not isinstance(items, list):
+        return []
+    return [((key, i), item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _secrets(doc: YamlDoc, base: DataPath, item: dict[str, Any]) -> list[Problem]:
+    return [problem for key in ("password_file", "token_file")
+            if isinstance(item.get(key), str)
+            for problem in _secret_file(doc, (*base, key), Path(item[key]))]
+
+
+def _must_exist(doc: YamlDoc, path: DataPath, file: str | None) -> list[Problem]:
+    if not isinstance(file, str) or Path(file).exists():
         return []
     return [doc.problem(path, f"{file}: no such file or folder")]
 

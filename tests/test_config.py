@@ -226,3 +226,12 @@ def test_a_scim_target_is_refused_until_syncd_supports_it(tmp_path):
 """
     [problem] = problems_of(write(tmp_path, text))
     assert ":6: targets[0]: SCIM targets are not supported by this version of syncd yet" in problem
+
+
+def test_file_problems_come_with_the_schema_problems_in_one_pass(tmp_path):
+    secret_file(tmp_path, 0o644)
+    path = write(tmp_path, base(tmp_path) + ldap_target() + "safty: {}\n")
+    messages = problems_of(path)
+    assert len(messages) == 2
+    assert "targets[0].password_file: ldap.secret is readable by others (0644)" in messages[0]
+    assert "safty: unknown key" in messages[1]
