@@ -206,7 +206,7 @@ def _outcome_line(outcome: Outcome) -> str:
     line = f"applied {len(outcome.applied)} change(s)"
     if outcome.rejected:
         line += f"; {len(outcome.rejected)} refused by the server (retried next cycle):"
-        line += "".join(f"\n  {message}" for message in outcome.rejected)
+        line += "".join(f"\n  {message}" for _, message in outcome.rejected)
     if outcome.held:
         line += (f"; {len(outcome.held)} destructive change(s) held back by the guards: "
                  "run `syncd apply --allow-deletes N` to accept them")

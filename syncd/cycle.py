@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +21,18 @@ from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secre
 from syncd.errors import ConfigError, ObjectRejected, Problem, SyncdError
 from syncd.mapping.desired import Desired, desired_state
 from syncd.mapping.rules import CompiledMapping, load_mapping
-from syncd.objects import ACTIVE, DISABLED, GROUP, PENDING, USER, Entry, Owned, Wanted, norm_dn
+from syncd.objects import (
+    ACTIVE,
+    DISABLED,
+    GROUP,
+    OU,
+    PENDING,
+    USER,
+    Entry,
+    Owned,
+    Wanted,
+    norm_dn,
+)
 from syncd.org import Snapshot
 from syncd.plan.diff import Diff, Frozen, diff
 from syncd.plan.guards import check_guards, hold_back
@@ -145,7 +156,10 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
         managed=sum(result.managed.values()),
         managed_by_kind=result.managed,
         foreign=result.foreign,
-        errors=[str(problem) for problem in desired.problems] + result.problems,
+        errors=[str(problem) for problem in desired.problems]
+        + [message for _, message in result.problems],
+        errors_by_kind=Counter([*(_kind_of(p) for p in desired.problems),
+                                *(kind for kind, _ in result.problems)]),
     )
     plan.guards = check_guards(plan, config.safety.max_deletes,
                                config.safety.max_delete_ratio, allow_deletes)
@@ -179,6 +193,12 @@ def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str],
             for value in entry.get(attribute):
                 index[(attribute.lower(), value.lower())].append(entry)
     return lambda attribute, value: index.get((attribute.lower(), value.lower()), [])
+
+
+def _kind_of(problem: Problem) -> str:
+    """The kind of object a mapping problem is about, from where it is in the mapping."""
+    return {"groups": GROUP, "ou_tree": OU, "containers": OU}.get(
+        problem.path.split(".")[0].split("[")[0], USER)
 
 
 def _desired_counts(desired: Desired) -> dict[str, int]:
@@ -226,7 +246,7 @@ class Outcome:
     target: str
     plan: Plan
     applied: list[Change] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (kind, server's word)
     held: list[Change] = field(default_factory=list)
     stopped: int = 0  # changes left undone because the daemon is stopping
 
@@ -309,7 +329,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
         log.error("%s: %s %s %s refused: %s", planned.plan.target, change.action.word,
                   change.kind, change.dn, exc)
         store.record(_audit(planned, change, "error", str(exc)))
-        outcome.rejected.append(str(exc))
+        outcome.rejected.append((change.kind, str(exc)))
         return False
     entry = _audit(planned, change, "ok")
     audit_log.info("%s", json.dumps({"at": datetime.now(UTC).isoformat(), **entry.__dict__},

@@ -36,7 +36,8 @@ CHANGES = Counter(
 )
 OBJECT_ERRORS = Counter(
     "syncd_object_errors_total",
-    "Objects the target refused or the mapping could not render (retried next cycle).",
+    "Objects the target refused, or the mapping could not render or place, by object "
+    "kind (user, group, ou); each is retried next cycle.",
     ["target", "kind"], registry=REGISTRY,
 )
 MANAGED_OBJECTS = Gauge(
@@ -74,7 +75,7 @@ def declare_target(target: str) -> None:
         CYCLES.labels(target, result)
     for guard in ("deletes", "delete_ratio"):
         GUARD_TRIPS.labels(target, guard)
-    for kind in ("object", "render"):
+    for kind in ("user", "group", "ou"):
         OBJECT_ERRORS.labels(target, kind)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from syncd.config import HttpSource
 from syncd.errors import SourceError
@@ -163,12 +164,12 @@ def test_wrong_token_names_url_and_status_but_not_the_token(api, tmp_path):
     assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
-def test_credentials_in_base_url_are_not_shown(api):
+def test_credentials_in_base_url_are_refused_and_not_shown(api):
     base_url = api.url.replace("://", "://syncd:url-secret-9c@")
-    with pytest.raises(SourceError) as caught:
-        read_source(source(api, "api", persons_only(), bearer=None, base_url=base_url))
-    assert "401 Unauthorized" in str(caught.value)
-    assert "url-secret" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        source(api, "api", persons_only(), bearer=None, base_url=base_url)
+    assert "credentials do not belong in the URL" in str(caught.value)
+    assert "url-secret" not in str(caught.value.errors()[0]["msg"])
 
 
 def test_missing_token_file_is_a_source_error(api, tmp_path):

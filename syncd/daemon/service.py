@@ -220,10 +220,10 @@ class Daemon:
         result = outcome.result
         for change in outcome.applied:
             metrics.CHANGES.labels(target.name, change.kind, change.action.word).inc()
-        for _ in outcome.rejected:
-            metrics.OBJECT_ERRORS.labels(target.name, "object").inc()
-        if plan.errors:
-            metrics.OBJECT_ERRORS.labels(target.name, "render").inc(len(plan.errors))
+        for kind, _ in outcome.rejected:
+            metrics.OBJECT_ERRORS.labels(target.name, kind).inc()
+        for kind, count in plan.errors_by_kind.items():
+            metrics.OBJECT_ERRORS.labels(target.name, kind).inc(count)
         for guard in plan.tripped:
             metrics.GUARD_TRIPS.labels(target.name, guard.name).inc()
         for kind, count in outcome.managed().items():

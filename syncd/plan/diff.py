@@ -35,7 +35,7 @@ DN_ATTRIBUTES = frozenset({"member", "uniquemember", "manager", "owner", "seeals
 class Diff:
     changes: list[Change] = field(default_factory=list)
     in_sync: list[tuple[Wanted, Entry]] = field(default_factory=list)  # ours, nothing to do
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
     managed: dict[str, int] = field(default_factory=dict)  # kind -> entries syncd owns
     foreign: int = 0
 
@@ -124,8 +124,8 @@ class _Differ:
             return
         new_dn = w.dn if norm_dn(cur.dn) != norm_dn(w.dn) else None
         if new_dn and norm_dn(new_dn) in self.by_dn:
-            self.out.problems.append(f"{w.kind} {w.key}: cannot move {cur.dn} to {new_dn}: "
-                                     "an entry syncd does not own is there; left alone")
+            self._problem(w, f"cannot move {cur.dn} to {new_dn}: an entry syncd does not own "
+                             "is there; left alone")
             return
         changes = self._attributes(w, cur)
         if not new_dn and not changes:
@@ -144,8 +144,8 @@ class _Differ:
 
     def _create(self, w: Wanted) -> None:
         if norm_dn(w.dn) in self.by_dn:
-            self.out.problems.append(f"{w.kind} {w.key}: {w.dn} is held by an entry syncd "
-                                     "does not own and no correlation rule adopts; left alone")
+            self._problem(w, f"{w.dn} is held by an entry syncd does not own and no "
+                             "correlation rule adopts; left alone")
             return
         attrs = {**w.create_only, **w.attrs}
         changes = [AttrChange(name, (), after, multi=name in w.multi,
@@ -192,6 +192,9 @@ class _Differ:
             why = "no members left" if kind == GROUP else "no longer wanted and empty"
             self.out.changes.append(Change(Action.DELETE, kind, key, entry.dn, why=why,
                                            rule="orphans"))
+
+    def _problem(self, w: Wanted, message: str) -> None:
+        self.out.problems.append((w.kind, f"{w.kind} {w.key}: {message}"))
 
     def _names_kept(self, entry: Entry) -> bool:
         return any(norm_dn(v) in self.kept for values in entry.attrs.values() for v in values

@@ -136,6 +136,7 @@ class Plan:
     foreign: int = 0
     guards: list[GuardResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # objects the mapping could not render
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
