@@ -228,9 +228,10 @@ class Daemon:
             metrics.GUARD_TRIPS.labels(target.name, guard.name).inc()
         for kind, count in outcome.managed().items():
             metrics.MANAGED_OBJECTS.labels(target.name, kind).set(count)
-        metrics.CYCLES.labels(target.name, result).inc()
-        metrics.CYCLE_DURATION.labels(target.name).observe(duration)
-        if result == "success":
+        if not outcome.stopped:  # a cycle cut short by a stop is neither success nor failure
+            metrics.CYCLES.labels(target.name, result).inc()
+            metrics.CYCLE_DURATION.labels(target.name).observe(duration)
+        if result == "success" and not outcome.stopped:
             metrics.LAST_SUCCESS.labels(target.name).set(time.time())
         counts = {**plan.summary(), "applied": len(outcome.applied),
                   "refused": len(outcome.rejected), "held": len(outcome.held),
