@@ -308,6 +308,20 @@ DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CRON_DAY_NUMBER = re.compile(r"(?<![/\d])([0-7])(?!\d)")
+
+
+def crontab_fields(line: str) -> dict[str, str]:
+    """A crontab line as APScheduler CronTrigger fields. Day-of-week numbers are turned
+    into names: crontab's 0 is Sunday, APScheduler's is Monday."""
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError(f"want 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    weekday = _CRON_DAY_NUMBER.sub(lambda m: _CRON_DAYS[int(m.group(1))], weekday)
+    return {"minute": minute, "hour": hour, "day": day, "month": month,
+            "day_of_week": weekday}
 
 
 def seconds(duration: str) -> int:
@@ -336,7 +350,7 @@ class Schedule(Model):
     def _crontab(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                CronTrigger.from_crontab(value)
+                CronTrigger(**crontab_fields(value))
             except ValueError as exc:
                 raise ValueError(f"not a crontab line ({exc}): {value!r}") from None
         return value

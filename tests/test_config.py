@@ -235,3 +235,9 @@ def test_file_problems_come_with_the_schema_problems_in_one_pass(tmp_path):
     assert len(messages) == 2
     assert "targets[0].password_file: ldap.secret is readable by others (0644)" in messages[0]
     assert "safty: unknown key" in messages[1]
+
+
+def test_a_bad_crontab_line_is_named(tmp_path):
+    path = write(tmp_path, base(tmp_path) + "schedule:\n  cron: '*/15 * * *'\n")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:6: schedule.cron: not a crontab line (want 5 fields")

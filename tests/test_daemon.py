@@ -234,6 +234,10 @@ def test_cron_and_jitter_schedules():
     fire = trigger.get_next_fire_time(None, now)
     assert fire is not None and fire.minute == 15 and fire.hour == 10
     assert trigger.jitter == 30
+    sunday = _trigger(Schedule(cron="0 2 * * 0")).get_next_fire_time(None, now)
+    assert sunday.strftime("%A %H:%M") == "Sunday 02:00"  # crontab's 0, not APScheduler's
+    weekdays = _trigger(Schedule(cron="30 6 * * 1-5")).get_next_fire_time(None, now)
+    assert weekdays.strftime("%A") == "Wednesday"  # 2026-12-01 is a Tuesday, after 06:30
     interval = _trigger(Schedule(interval="5m"))
     assert interval.interval.total_seconds() == 300
 

@@ -23,7 +23,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd import logs, metrics
-from syncd.config import Config, Schedule, seconds
+from syncd.config import Config, Schedule, crontab_fields, seconds
 from syncd.cycle import Loaded, Outcome, TargetConfig, ingest, load_checked, run_cycle
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
@@ -300,9 +300,7 @@ class Daemon:
 def _trigger(schedule: Schedule) -> CronTrigger | IntervalTrigger:
     jitter = seconds(schedule.jitter) or None
     if schedule.cron:
-        trigger = CronTrigger.from_crontab(schedule.cron, timezone=UTC)
-        trigger.jitter = jitter
-        return trigger
+        return CronTrigger(**crontab_fields(schedule.cron), timezone=UTC, jitter=jitter)
     return IntervalTrigger(seconds=schedule.interval_seconds, jitter=jitter, timezone=UTC)
 
 
