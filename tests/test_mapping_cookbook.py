@@ -17,6 +17,7 @@ ou_tree:
   under: ou=units
   rdn: "ou={{ unit.name | dn_escape }}"
 users:
+  when: "engaged and (primary.engagement_type or '') != 'Ekstern'"
   dn: "uid={{ username }},{{ unit_dn }}"
   disabled_dn: "uid={{ username }},ou=disabled"
   object_classes: [inetOrgPerson]
@@ -30,6 +31,8 @@ users:
     description: "{{ 'on leave' if on_leave else 'active' }}"
   disabled_attributes:
     description: "disabled by syncd on {{ disabled_on | isodate }}"
+  create_only:
+    userPassword: "{{ 'Initial-' ~ person.id }}"
 groups:
   - name: jobs
     members: "[primary.job_function | slug] if primary and primary.job_function else []"
@@ -98,3 +101,18 @@ def test_disabled_attributes_are_set_on_disable(env, capsys):
     assert dn.startswith("uid=reneel,ou=disabled,")
     assert attrs["description"] == ["disabled by syncd on 2026-12-06"]
     assert env.plan(capsys, "2026-12-07")["changes"] == []  # disabled once, not every day
+
+
+def test_who_gets_an_account_and_initial_passwords(env, capsys):
+    env.org["engagements"][4]["engagement_type"] = "Ekstern"  # p5 is an external
+    env.write_org()
+    code, out, _ = env.run(capsys, "plan", "--today", "2026-12-01")
+    assert code == 0
+    assert "p5" not in out
+    assert "userPassword     (sensitive)" in out
+    assert "Initial-p" not in out
+    env.apply(capsys)
+    assert "p5" not in env.users()
+    with env.connection() as conn:
+        conn.search(env.user("p2")[0], "(objectClass=*)", attributes=["userPassword"])
+        assert conn.entries[0].userPassword.value == b"Initial-p2"
