@@ -71,7 +71,6 @@ class OrgView:
         self._leaves = _group(self._active(conn, "leaves"), "person")
         self._roles = _group(self._active(conn, "roles"), "person")
         self._associations = _group(self._active(conn, "associations"), "person")
-        self.it_systems = {s.id: s for s in _load(conn, "it_systems")}
 
     def _active(self, conn: Connection, kind: str) -> list[Any]:
         return [record for record in _load(conn, kind) if record.active_on(self.day)]

@@ -184,7 +184,6 @@ POSTCODES = ("6000 Kolding", "6000 Kolding", "6000 Kolding", "6070 Christiansfel
              "6580 Vamdrup", "6640 Lunderskov", "6091 Bjert", "6092 Sønder Stenderup",
              "6093 Sjølund", "6051 Almind", "6052 Viuf")
 
-LEVEL_NAMES = ("Kommune", "Forvaltning", "Afdeling")
 LEVEL_STAFF_WEIGHT = (3, 3, 4, 10)  # institutions hold most of the staff
 MANAGED_SHARE = (1.0, 1.0, 0.85, 0.7)  # the rest of the units have no manager of their own
 MANAGER_TYPES = ("Direktør", "Direktør", "Chef", "Leder")
