@@ -191,7 +191,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             continue
         print(render_text(outcome.plan.as_dict(), applied=True))
         print(_outcome_line(outcome))
-        codes.append(3 if outcome.held else 1 if outcome.rejected or outcome.plan.errors else 0)
+        codes.append(3 if outcome.plan.tripped else
+                     1 if outcome.rejected or outcome.plan.errors else 0)
     return 3 if 3 in codes else max(codes)
 
 
@@ -207,9 +208,11 @@ def _outcome_line(outcome: Outcome) -> str:
     if outcome.rejected:
         line += f"; {len(outcome.rejected)} refused by the server (retried next cycle):"
         line += "".join(f"\n  {message}" for _, message in outcome.rejected)
-    if outcome.held:
-        line += (f"; {len(outcome.held)} destructive change(s) held back by the guards: "
-                 "run `syncd apply --allow-deletes N` to accept them")
+    if outcome.plan.tripped:
+        names = ", ".join(guard.name for guard in outcome.plan.tripped)
+        line += (f"; guards tripped ({names}): {len(outcome.held)} disable(s)/delete(s) "
+                 "and the membership removals they guard were held back; run "
+                 "`syncd apply --allow-deletes N` to accept them")
     return line
 
 

@@ -154,6 +154,7 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
         changes=ordered(result.changes),
         desired=_desired_counts(desired),
         managed=sum(result.managed.values()),
+        memberships=result.memberships,
         managed_by_kind=result.managed,
         foreign=result.foreign,
         errors=[str(problem) for problem in desired.problems]
@@ -252,7 +253,7 @@ class Outcome:
 
     @property
     def result(self) -> str:
-        return "guarded" if self.held else "success"
+        return "guarded" if self.plan.tripped else "success"
 
     def managed(self) -> dict[str, int]:
         """Objects syncd owns per kind once this cycle's changes landed."""
@@ -291,11 +292,12 @@ def apply_plan(planned: Planned, store: Store, day: date,
     outcome = Outcome(plan.target, plan)
     changes = plan.changes
     if plan.tripped:
-        changes, outcome.held = hold_back(changes)
+        changes, outcome.held = hold_back(changes, plan.tripped)
         for guard in plan.tripped:
-            log.warning("%s: guard %s tripped (%g > %g): %d destructive change(s) held back; "
-                        "`syncd apply --allow-deletes N` accepts them once", plan.target,
-                        guard.name, guard.value, guard.limit, len(outcome.held))
+            log.warning("%s: guard %s tripped (%g > %g): what it guards is held back "
+                        "(%d disable(s)/delete(s) in all); `syncd apply --allow-deletes N` "
+                        "accepts them once", plan.target, guard.name, guard.value,
+                        guard.limit, len(outcome.held))
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE and _registered(c)])
     refused_users: set[str] = set()  # DNs of users whose creation the server refused

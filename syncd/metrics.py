@@ -73,7 +73,7 @@ def declare_target(target: str) -> None:
     first failure or guard trip (a labelled series otherwise appears only with it)."""
     for result in ("success", "failure", "guarded"):
         CYCLES.labels(target, result)
-    for guard in ("deletes", "delete_ratio"):
+    for guard in ("deletes", "delete_ratio", "member_removals"):
         GUARD_TRIPS.labels(target, guard)
     for kind in ("user", "group", "ou"):
         OBJECT_ERRORS.labels(target, kind)

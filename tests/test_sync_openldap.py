@@ -376,3 +376,29 @@ def test_one_apply_per_target_at_a_time_across_processes(env, capsys):
                                            expires_at=now + LEASE))
     code, out, _ = env.apply(capsys)
     assert code == 0, out
+
+
+def test_a_broken_members_expression_cannot_strip_every_group(tmp_path, slapd, capsys):
+    env = SyncEnv(tmp_path, slapd, max_deletes=2, max_delete_ratio=0.2)
+    everyone = """
+  - name: everyone
+    key: everyone
+    members: "true"
+    dn: "cn=everyone,ou=groups"
+    object_classes: [groupOfNames]
+"""
+    mapping = tmp_path / "mapping.yaml"
+    text = env.config.read_text()
+    original = Path(text.split("mapping: ")[1].splitlines()[0])
+    mapping.write_text(original.read_text() + everyone)
+    env.config.write_text(text.replace(str(original), str(mapping)))
+    env.apply(capsys)
+    assert len(env.members("everyone")) == 5
+    mapping.write_text(original.read_text() + everyone.replace('"true"', "person.id == 'p1'"))
+    code, out, _ = env.apply(capsys)
+    assert code == 3
+    assert "member removals 4/2 TRIPPED" in out
+    assert len(env.members("everyone")) == 5  # nobody lost access
+    code, _, _ = env.apply(capsys, DAY, "--allow-deletes", "4")
+    assert code == 0
+    assert env.members("everyone") == {env.dn("p1")}

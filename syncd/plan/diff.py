@@ -37,6 +37,7 @@ class Diff:
     in_sync: list[tuple[Wanted, Entry]] = field(default_factory=list)  # ours, nothing to do
     problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
     managed: dict[str, int] = field(default_factory=dict)  # kind -> entries syncd owns
+    memberships: int = 0  # our users as members of our groups, as found
     foreign: int = 0
 
 
@@ -81,6 +82,9 @@ class _Differ:
             self._compare(w, current[id(w)])
         self._orphans({(w.kind, w.key) for w in self.wanted})
         self.out.managed = {kind: list(ours.values()).count(kind) for kind in (OU, USER, GROUP)}
+        self.out.memberships = sum(
+            1 for w in self.wanted if w.kind == GROUP and (entry := current[id(w)])
+            for name in w.multi for value in entry.get(name) if norm_dn(value) in self.removable)
         self.out.foreign = len(self.by_dn) - len(ours)
         return self.out
 

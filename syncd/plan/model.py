@@ -133,6 +133,7 @@ class Plan:
     desired: dict[str, int] = field(default_factory=dict)  # kind -> count
     managed: int = 0
     managed_by_kind: dict[str, int] = field(default_factory=dict)
+    memberships: int = 0  # our users' memberships in our groups, as found
     foreign: int = 0
     guards: list[GuardResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # objects the mapping could not render

@@ -90,6 +90,7 @@ def _tally(plan: dict[str, Any]) -> str:
 
 def _guard(guard: dict[str, Any]) -> str:
     state = "TRIPPED" if guard["tripped"] else "ok"
-    if guard["name"] == "deletes":
-        return f"deletes {guard['value']:g}/{guard['limit']:g} {state}"
+    if guard["name"] in ("deletes", "member_removals"):
+        name = guard["name"].replace("_", " ")
+        return f"{name} {guard['value']:g}/{guard['limit']:g} {state}"
     return f"{guard['name'].replace('_', ' ')} {guard['value']:.1%}/{guard['limit']:.0%} {state}"
