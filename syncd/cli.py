@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -97,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="exit 0 when there is nothing to do, 2 when there are changes")
     apply = command("apply", cmd_apply, "one full cycle: ingest, plan, apply", today, target)
     apply.add_argument("--allow-deletes", type=int, metavar="N", default=None,
-                       help="accept up to N disables and deletes this once, past the guards")
+                       help="accept up to N disables and deletes, and up to N membership "
+                            "removals, this once, past the guards")
     command("run", cmd_run, "the daemon: scheduled cycles, HTTP endpoints, SIGHUP reload")
     show = command("show", cmd_show, "the address-book view of a person or unit",
                    json_flag, today)
@@ -279,4 +281,7 @@ def _source_line(problem: Problem, cache: dict[str, list[str]]) -> str | None:
 
 
 def _looks_secret(line: str) -> bool:
-    return any(word in line.lower() for word in ("password", "token", "secret"))
+    """Lines never echoed: they name a secret, or a URL could carry one (user:pw@host)."""
+    lowered = line.lower()
+    return any(word in lowered for word in ("password", "token", "secret")) or bool(
+        re.search(r"://[^/\s]*@", line))

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from syncd.errors import ConfigError, Problem, SyncdError
 from syncd.org import KINDS, field_names
@@ -285,9 +286,16 @@ class StoreConfig(Model):
     @field_validator("url")
     @classmethod
     def _no_inline_password(cls, value: str) -> str:
-        password = make_url(value).password if "://" in value else None
-        if password is not None:
-            _env_ref_only(str(password))
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL (like sqlite:////var/lib/syncd/store.db or "
+                             "postgresql+psycopg://syncd@db/syncd)") from None
+        if url.password is not None:
+            _env_ref_only(str(url.password))
+        if {"password", "dsn"} & {key.lower() for key in url.query}:
+            raise ValueError("secrets are never inline: the password goes in the URL as "
+                             "${env:NAME}")
         return value
 
     def resolved_url(self) -> str:
@@ -308,8 +316,7 @@ DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CRON_DAY_NUMBER = re.compile(r"(?<![/\d])([0-7])(?!\d)")
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 def crontab_fields(line: str) -> dict[str, str]:
@@ -319,9 +326,36 @@ def crontab_fields(line: str) -> dict[str, str]:
     if len(fields) != 5:
         raise ValueError(f"want 5 fields (minute hour day month weekday), got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    weekday = _CRON_DAY_NUMBER.sub(lambda m: _CRON_DAYS[int(m.group(1))], weekday)
     return {"minute": minute, "hour": hour, "day": day, "month": month,
-            "day_of_week": weekday}
+            "day_of_week": _cron_weekdays(weekday)}
+
+
+def _cron_weekdays(field: str) -> str:
+    """A crontab weekday field (0 or 7 is Sunday; lists, ranges, steps) as day names."""
+    if field == "*":
+        return field
+    days: list[int] = []
+    for term in field.split(","):
+        span, _, step = term.partition("/")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            first, last = (_cron_day(part) for part in span.split("-", 1))
+        else:
+            first = _cron_day(span)
+            last = 6 if step else first
+        if not step.isdigit() and step:
+            raise ValueError(f"weekday step {step!r} is not a number")
+        days += range(first, last + 1, int(step or 1))
+    return ",".join(dict.fromkeys(_CRON_DAYS[day % 7] for day in days))
+
+
+def _cron_day(text: str) -> int:
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    if text.lower()[:3] in _CRON_DAYS:
+        return _CRON_DAYS.index(text.lower()[:3])
+    raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat)")
 
 
 def seconds(duration: str) -> int:

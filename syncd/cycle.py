@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -40,6 +41,7 @@ from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
 from syncd.sources import read_source
 from syncd.store import AuditEntry, IngestResult, OrgView, Store, open_store
+from syncd.store.locks import RENEW_AFTER
 from syncd.targets.base import Target
 from syncd.targets.ldap import LdapDirectory
 from syncd.testing.orggen import generate_org
@@ -48,7 +50,7 @@ log = logging.getLogger("syncd.cycle")
 audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
 
 TargetConfig = LdapTarget | ScimTarget
-RENEW_EVERY = 1000  # changes between renewals of the target's lease
+
 
 
 @dataclass
@@ -277,6 +279,7 @@ def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetC
         planned = plan_target(config, store, org, target_config, allow_deletes, mapping)
         with closing(planned.target):
             on_stage("apply")
+            store.renew_lease(target_config.name)  # planning a big target takes a while
             return apply_plan(planned, store, org.day, should_stop)
 
 
@@ -301,6 +304,7 @@ def apply_plan(planned: Planned, store: Store, day: date,
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE and _registered(c)])
     refused_users: set[str] = set()  # DNs of users whose creation the server refused
+    renewed = time.monotonic()
     for done, change in enumerate(changes):
         if should_stop():
             outcome.stopped = len(changes) - done
@@ -313,8 +317,9 @@ def apply_plan(planned: Planned, store: Store, day: date,
                                                           if a.multi):
                 log.info("%s: %s waits for its members' entries", plan.target, change.dn)
                 continue
-        if done and done % RENEW_EVERY == 0:
-            store.renew_lease(plan.target)
+        if time.monotonic() - renewed > RENEW_AFTER.total_seconds():
+            store.renew_lease(plan.target)  # Busy if lost: better stop than collide
+            renewed = time.monotonic()
         applied = _apply_one(planned, store, change, day, outcome)
         if not applied and change.kind == USER and change.action is Action.CREATE:
             refused_users.add(norm_dn(change.dn))

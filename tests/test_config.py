@@ -241,3 +241,18 @@ def test_a_bad_crontab_line_is_named(tmp_path):
     path = write(tmp_path, base(tmp_path) + "schedule:\n  cron: '*/15 * * *'\n")
     [problem] = problems_of(path)
     assert problem.startswith(f"{path}:6: schedule.cron: not a crontab line (want 5 fields")
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://syncd:hunter2@db/syncd",
+                                 "postgresql+psycopg://syncd@db/syncd?password=hunter2"])
+def test_a_store_url_with_a_password_is_refused_and_not_echoed(tmp_path, capsys, url):
+    path = write(tmp_path, base(tmp_path) + f"store:\n  url: {url}\n")
+    assert main(["validate", "-c", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "store.url: secrets are never inline" in out
+    assert "hunter2" not in out + err
+
+
+def test_an_unparsable_store_url_is_a_problem_not_a_crash(tmp_path):
+    [problem] = problems_of(write(tmp_path, base(tmp_path) + "store:\n  url: 'postgres ql://x'\n"))
+    assert "store.url: not a database URL" in problem

@@ -236,8 +236,13 @@ def test_cron_and_jitter_schedules():
     assert trigger.jitter == 30
     sunday = _trigger(Schedule(cron="0 2 * * 0")).get_next_fire_time(None, now)
     assert sunday.strftime("%A %H:%M") == "Sunday 02:00"  # crontab's 0, not APScheduler's
-    weekdays = _trigger(Schedule(cron="30 6 * * 1-5")).get_next_fire_time(None, now)
-    assert weekdays.strftime("%A") == "Wednesday"  # 2026-12-01 is a Tuesday, after 06:30
+    friday = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    weekdays = _trigger(Schedule(cron="30 6 * * 1-5")).get_next_fire_time(None, friday)
+    assert weekdays.strftime("%A") == "Monday"  # not Saturday, as APScheduler's 1-5 would
+    every_day = _trigger(Schedule(cron="0 3 * * 0-6")).get_next_fire_time(None, friday)
+    assert every_day.strftime("%A %H") == "Saturday 03"
+    odd = _trigger(Schedule(cron="0 3 * * */2")).get_next_fire_time(None, friday)
+    assert odd.strftime("%A") == "Saturday"  # crontab: Sun, Tue, Thu, Sat (not Sun next)
     interval = _trigger(Schedule(interval="5m"))
     assert interval.interval.total_seconds() == 300
 

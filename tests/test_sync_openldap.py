@@ -402,3 +402,10 @@ def test_a_broken_members_expression_cannot_strip_every_group(tmp_path, slapd, c
     code, _, _ = env.apply(capsys, DAY, "--allow-deletes", "4")
     assert code == 0
     assert env.members("everyone") == {env.dn("p1")}
+    mapping.write_text(original.read_text() + everyone)
+    env.apply(capsys)
+    mapping.write_text(original.read_text() + everyone.replace('"true"', "'false'"))
+    code, out, _ = env.apply(capsys)  # nobody at all: the group would go with its members
+    assert code == 3
+    assert "deletes 1/2 ok" in out and "member removals 5/2 TRIPPED" in out
+    assert len(env.members("everyone")) == 5

@@ -27,7 +27,7 @@ from syncd.config import Config, Schedule, crontab_fields, seconds
 from syncd.cycle import Loaded, Outcome, TargetConfig, ingest, load_checked, run_cycle
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
-from syncd.errors import BindRefused, ConfigError, GuardTripped, SnapshotRejected, SyncdError
+from syncd.errors import BindRefused, GuardTripped, SnapshotRejected, SyncdError
 from syncd.store import Busy, open_store
 
 log = logging.getLogger("syncd.daemon")
@@ -106,7 +106,7 @@ class Daemon:
         self.notifier.reloading()
         try:
             loaded = load_checked(self.config_path)
-        except ConfigError as exc:
+        except Exception as exc:  # ConfigError, or a bug: either way the old config stays
             self.reload_error = str(exc)
             metrics.CONFIG_RELOAD_OK.set(0)
             log.error("reload refused, the running config stays:\n%s", exc)
@@ -190,8 +190,11 @@ class Daemon:
             outcome = run_cycle(config, self.store, self.store.org(date.today()), target,
                                 mapping=loaded.mappings[target.name],
                                 should_stop=self.stopping.is_set, on_stage=stage.append)
-        except Busy as exc:  # a `syncd apply` by hand is running: not a failure of ours
-            log.info("cycle %s skipped: %s", target.name, exc)
+        except Busy as exc:
+            if exc.name != f"target {target.name}":
+                self._failed(target, state, stage[-1], exc, time.monotonic() - started)
+                return
+            log.info("cycle %s skipped: %s", target.name, exc)  # an apply by hand, say
             return
         except SyncdError as exc:
             self._failed(target, state, stage[-1], exc, time.monotonic() - started)

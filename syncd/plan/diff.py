@@ -193,9 +193,15 @@ class _Differ:
             if kind == OU and self._has_children(entry.dn, deleting):
                 continue
             deleting.add(norm_dn(entry.dn))
-            why = "no members left" if kind == GROUP else "no longer wanted and empty"
+            why = "no member wanted any more" if kind == GROUP else "no longer wanted and empty"
             self.out.changes.append(Change(Action.DELETE, kind, key, entry.dn, why=why,
-                                           rule="orphans"))
+                                           rule="orphans", attributes=self._members_of(entry)))
+
+    def _members_of(self, entry: Entry) -> list[AttrChange]:
+        """Our users a group delete takes out with it: shown, and counted by the guards."""
+        return [AttrChange(name, ours, (), multi=True) for name, values in entry.attrs.items()
+                if name.lower() in DN_ATTRIBUTES
+                and (ours := tuple(v for v in values if norm_dn(v) in self.removable))]
 
     def _problem(self, w: Wanted, message: str) -> None:
         self.out.problems.append((w.kind, f"{w.kind} {w.key}: {message}"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from syncd.objects import norm_dn
-from syncd.plan.model import AttrChange, Change, GuardResult, Plan
+from syncd.plan.model import Action, AttrChange, Change, GuardResult, Plan
 
 
 def check_guards(plan: Plan, max_deletes: int, max_delete_ratio: float,
@@ -36,42 +36,58 @@ def check_guards(plan: Plan, max_deletes: int, max_delete_ratio: float,
 
 
 def membership_removals(changes: list[Change]) -> int:
-    """Group members a plan removes, not counting people it disables or deletes (the
-    deletes guard counts those already)."""
-    leaving = {norm_dn(c.dn) for c in changes if c.kind == "user" and c.action.destructive}
-    return sum(1 for c in changes if c.kind == "group" and not c.action.destructive
-               for a in c.attributes if a.multi
-               for value in a.remove if norm_dn(value) not in leaving)
+    """Group memberships a plan removes, a group deleted with its members included, not
+    counting people it disables or deletes (the deletes guard counts those)."""
+    leaving = _leaving_users(changes)
+    return sum(1 for change in changes if change.kind == "group"
+               for value in _removed_members(change) if norm_dn(value) not in leaving)
 
 
 def hold_back(changes: list[Change], tripped: list[GuardResult]
               ) -> tuple[list[Change], list[Change]]:
     """Split a guarded plan into what may still be applied and what is held back.
 
-    Held back when a deletes guard tripped: every disable and delete, and the group-
-    membership removals of the users whose disable is held (they keep their access
-    until someone decides). When the member_removals guard tripped: every removal of a
-    member. Creates, updates and new memberships still go ahead.
+    A deletes guard holds every disable and delete, and the membership removals of the
+    users whose disable is held (they keep their access until someone decides). The
+    member_removals guard holds every membership removal of people who stay, and the
+    group deletes that would remove them. Creates, updates and new memberships still go
+    ahead; everything not applied is in the second list.
     """
     names = {guard.name for guard in tripped}
-    deletes_held = bool(names & {"deletes", "delete_ratio"})
-    held = [c for c in changes if c.action.destructive] if deletes_held else []
-    held_users = {norm_dn(c.dn) for c in held if c.kind == "user"}
-    keep_all = "member_removals" in names
-    allowed = []
+    hold_destructive = bool(names & {"deletes", "delete_ratio"})
+    hold_removals = "member_removals" in names
+    leaving = _leaving_users(changes)
+    held_users = leaving if hold_destructive else set()
+    allowed, held = [], []
     for change in changes:
-        if change.action.destructive and deletes_held:
+        removes_access = hold_removals and change.action is Action.DELETE and any(
+            norm_dn(v) not in leaving for v in _removed_members(change))
+        if (change.action.destructive and hold_destructive) or removes_access:
+            held.append(change)
             continue
-        attributes = [_keep_members(a, held_users, keep_all) for a in change.attributes]
+        if change.action.destructive:
+            allowed.append(change)
+            continue
+        kept = held_users | ({norm_dn(v) for v in _removed_members(change)} - leaving
+                             if hold_removals else set())
+        attributes = [_keep_members(a, kept) for a in change.attributes]
         attributes = [a for a in attributes if a.changed]
         if attributes or change.new_dn:
             allowed.append(replace(change, attributes=attributes))
     return allowed, held
 
 
-def _keep_members(change: AttrChange, held_users: set[str], keep_all: bool) -> AttrChange:
+def _leaving_users(changes: list[Change]) -> set[str]:
+    return {norm_dn(c.dn) for c in changes if c.kind == "user" and c.action.destructive}
+
+
+def _removed_members(change: Change) -> list[str]:
+    return [value for a in change.attributes if a.multi for value in a.remove]
+
+
+def _keep_members(change: AttrChange, kept: set[str]) -> AttrChange:
+    """The attribute change without removing the members in `kept`."""
     if not change.multi or not change.remove:
         return change
-    kept = tuple(v for v in change.before if v not in change.after
-                 and (keep_all or norm_dn(v) in held_users))
-    return replace(change, after=tuple(sorted((*change.after, *kept))))
+    stay = tuple(v for v in change.before if v not in change.after and norm_dn(v) in kept)
+    return replace(change, after=tuple(sorted((*change.after, *stay))))

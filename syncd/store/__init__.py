@@ -33,7 +33,7 @@ from syncd.store.orgview import OrgView, UnitManager
 from syncd.store.schema import SCHEMA_VERSION, current_version, ingests, migrate
 
 INGEST = "ingest"  # the lease that keeps ingests (and reads of the org) apart
-LEASE_WAIT = 300.0  # seconds to wait for another process's ingest to finish
+LEASE_WAIT = 60.0  # seconds to wait for another ingest (well inside systemd's stop timeout)
 
 
 class Store:
@@ -153,7 +153,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return make_url(url).set(query={}).render_as_string(hide_password=True)
     except Exception:
         return "(unparsable URL)"
 

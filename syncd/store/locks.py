@@ -8,6 +8,7 @@ holder that died is recognised (same host, process gone) or its lease runs out.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -15,30 +16,53 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from syncd.errors import SyncdError
 from syncd.store.schema import locks
 
-LEASE = timedelta(minutes=10)  # long applies renew it (cycle.RENEW_EVERY)
+LEASE = timedelta(minutes=10)
+RENEW_AFTER = LEASE / 3  # how long a holder may go before renewing
 POLL = 0.2  # seconds between tries while waiting for a lease
+
+log = logging.getLogger(__name__)
 
 
 class Busy(SyncdError):
-    """Another process holds the lease right now."""
+    """Another process (or thread) holds the lease right now."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+class LeaseLost(SyncdError):
+    """The lease ran out while this process still worked under it."""
+
+
+def _started(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot), so a reused pid is told apart
+    from the holder it replaced (a container's PID 1 after a restart, say)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
 
 
 def _me() -> str:
-    """host:pid:thread: the daemon's jobs are threads of one process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    """host:pid:start:thread: the daemon's jobs are threads of one process."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_started(pid)}:{threading.get_ident()}"
 
 
 def _dead(holder: str, expires: datetime) -> bool:
+    """The lease ran out, or its holder was a process on this host that is gone."""
     if expires.replace(tzinfo=expires.tzinfo or UTC) < datetime.now(UTC):
         return True
-    host, pid, _thread = [*holder.rsplit(":", 2), "", ""][:3]
+    host, pid, started, _thread = [*holder.rsplit(":", 3), "", "", ""][:4]
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
@@ -47,13 +71,13 @@ def _dead(holder: str, expires: datetime) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _started(int(pid)) != started
 
 
 @contextmanager
 def lease(engine: Engine, name: str, wait: float = 0.0) -> Iterator[None]:
     """Hold the lease `name` for the block; wait up to `wait` seconds for it, then raise
-    Busy naming the holder."""
+    Busy naming the holder. Not re-entrant: a second hold in the same thread is a bug."""
     me = _me()
     deadline = time.monotonic() + wait
     while True:
@@ -67,21 +91,31 @@ def lease(engine: Engine, name: str, wait: float = 0.0) -> Iterator[None]:
     try:
         yield
     finally:
-        with engine.begin() as conn:
-            conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == me))
+        try:
+            with engine.begin() as conn:
+                conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == me))
+        except SQLAlchemyError as exc:  # it runs out by itself; keep the first error
+            log.warning("could not let go of lease %s (it expires by itself): %s", name, exc)
 
 
 def renew(engine: Engine, name: str) -> None:
-    """Push the lease's end out again (long applies call this now and then)."""
+    """Push the lease's end out again; Busy if it was lost (it ran out and was taken)."""
     with engine.begin() as conn:
-        conn.execute(update(locks).where(locks.c.name == name, locks.c.holder == _me())
-                     .values(expires_at=datetime.now(UTC) + LEASE))
+        renewed = conn.execute(
+            update(locks).where(locks.c.name == name, locks.c.holder == _me())
+            .values(expires_at=datetime.now(UTC) + LEASE)
+        ).rowcount
+    if renewed != 1:
+        raise LeaseLost(f"{name}: this process lost its lease; stopping before it collides "
+                        "with whoever holds it now")
 
 
 def _acquire(engine: Engine, name: str, me: str) -> None:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         row = conn.execute(select(locks).where(locks.c.name == name)).first()
+        if row is not None and row.holder == me:
+            raise RuntimeError(f"lease {name} is already held by this thread")
         if row is None:
             try:
                 conn.execute(insert(locks).values(name=name, holder=me, since=now,
@@ -89,7 +123,7 @@ def _acquire(engine: Engine, name: str, me: str) -> None:
                 return
             except IntegrityError:
                 row = None  # someone was faster: report them below
-        elif row.holder == me or _dead(row.holder, row.expires_at):
+        elif _dead(row.holder, row.expires_at):
             taken = conn.execute(
                 update(locks).where(locks.c.name == name, locks.c.holder == row.holder)
                 .values(holder=me, since=now, expires_at=now + LEASE)
@@ -99,4 +133,4 @@ def _acquire(engine: Engine, name: str, me: str) -> None:
     with engine.connect() as conn:
         row = conn.execute(select(locks).where(locks.c.name == name)).first()
     holder = f"{row.holder} since {row.since:%Y-%m-%d %H:%M:%S}" if row else "another process"
-    raise Busy(f"{name} is held by {holder}; try again when it is done")
+    raise Busy(name, f"{name} is held by {holder}; try again when it is done")
