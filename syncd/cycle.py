@@ -126,7 +126,6 @@ class Planned:
 
     plan: Plan
     target: Target
-    config: TargetConfig
     diff: Diff
     registry: dict[tuple[str, str], Owned]
     wanted: dict[tuple[str, str], Wanted]
@@ -167,7 +166,7 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
     plan.guards = check_guards(plan, config.safety.max_deletes,
                                config.safety.max_delete_ratio, allow_deletes)
     wanted = {(w.kind, w.key): w for w in desired.objects}
-    return Planned(plan, target, target_config, result, registry, wanted)
+    return Planned(plan, target, result, registry, wanted)
 
 
 def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig,
@@ -246,7 +245,6 @@ def _org_to_render(store: Store | None, day: date) -> Iterator[OrgView]:
 
 @dataclass
 class Outcome:
-    target: str
     plan: Plan
     applied: list[Change] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (kind, server's word)
@@ -292,7 +290,7 @@ def apply_plan(planned: Planned, store: Store, day: date,
     ends the cycle: what landed so far is recorded, the next cycle plans the rest.
     """
     plan = planned.plan
-    outcome = Outcome(plan.target, plan)
+    outcome = Outcome(plan)
     changes = plan.changes
     if plan.tripped:
         changes, outcome.held = hold_back(changes, plan.tripped)
