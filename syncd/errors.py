@@ -23,19 +23,61 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input, located as precisely as the input allows."""
+    """One thing wrong with an input, located as precisely as the input allows.
+
+    `subject` names the record or object it was found on ("person p17 (Åge Ørsted)"); it
+    is shown, but left out when identical problems are grouped (`group_problems`).
+    """
 
     file: str
     line: int | None
     path: str
     message: str
+    subject: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{self.subject}: {self.message}" if self.subject else self.message
+        return f"{self.where}: {self.path}: {text}" if self.path else f"{self.where}: {text}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message,
+                "subject": self.subject}
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems alike but for their subject or line: one typo in a template fails for
+    every person, and a sysadmin needs one line for it, with a count and a few examples."""
+
+    problems: tuple[Problem, ...]
+    examples: int = 3
+
+    @property
+    def first(self) -> Problem:
+        return self.problems[0]
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.first)
+        first = self.first
+        where = f"{first.path}: " if first.path else ""
+        shown = ", ".join(p.subject or p.where for p in self.problems[:self.examples])
+        more = len(self.problems) - self.examples
+        tail = f", and {more} more" if more > 0 else ""
+        return (f"{first.where}: {where}{first.message} "
+                f"({len(self.problems)} times: {shown}{tail})")
+
+
+def group_problems(problems: list[Problem], examples: int = 3) -> list[ProblemGroup]:
+    """Group problems with the same file, path and message, in order of first sight."""
+    groups: dict[tuple[str, str, str], list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault((problem.file, problem.path, problem.message), []).append(problem)
+    return [ProblemGroup(tuple(items), examples) for items in groups.values()]
 
 
 class SyncdError(Exception):
