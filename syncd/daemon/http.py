@@ -1,22 +1,28 @@
-"""The daemon's HTTP face (CONTRACT section 5): metrics, health, status, sync-now.
+"""The daemon's HTTP face: metrics, health, status, sync-now.
 
-The standard library's threading HTTP server is enough for a scrape every 15 s and an
-operator's curl; it runs in its own thread and never touches a target itself.
+Starlette routes served by uvicorn on its own thread and event loop: one HTTP stack for
+these endpoints and the web view, where a slow or vanished client costs a coroutine, not
+a thread. Connections are bounded (`MAX_CONNECTIONS`, then 503) and so is the time a
+client may take to send a request (`REQUEST_TIMEOUT`, then the connection is closed), so
+300 slow local clients cannot starve a Prometheus scrape. Nothing here touches a target.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import json
 import logging
 import socket
 import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from syncd import __version__, metrics
 from syncd.config import read_secret
@@ -27,105 +33,143 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("syncd.http")
 
+MAX_CONNECTIONS = 64  # at once; more are answered 503 at once
+REQUEST_TIMEOUT = 10.0  # seconds a client has to send a whole request
+STOP_TIMEOUT = 5.0  # seconds in-flight requests get when the daemon stops
+
+
+class _DeadlineProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request: uvicorn times out
+    idle keep-alive connections, but not a client that sends its request head one byte
+    at a time (or never), which would hold the connection for good."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def _arm(self) -> None:
+        handle = getattr(self, "_deadline", None)
+        if handle is not None:
+            handle.cancel()
+        self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._expire)
+
+    def _expire(self) -> None:
+        busy = self.cycle is not None and not self.cycle.response_complete
+        if busy:  # a response is being written: that is the app's, not the client's
+            self._arm()
+        elif not self.transport.is_closing():
+            log.debug("closing a connection that sent no whole request in %gs",
+                      REQUEST_TIMEOUT)
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        handle = getattr(self, "_deadline", None)
+        if handle is not None:
+            handle.cancel()
+        super().connection_lost(exc)
+
 
 class StatusServer:
+    """uvicorn in a thread of its own, on a socket bound here (so that a taken port is a
+    one-line error at start, not a log line in another thread)."""
+
     def __init__(self, daemon: Daemon):
         self.daemon = daemon
         listen = daemon.config.http.listen
         host, _, port = listen.rpartition(":")
         host = host.strip("[]")
-        handler = type("Handler", (_Handler,), {"daemon": daemon})
-        server_class = type("Server", (ThreadingHTTPServer,), {
-            "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET,
-            "daemon_threads": True,
-        })
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            self.server = server_class((host, int(port)), handler)
+            self.socket.bind((host, int(port)))
         except OSError as exc:
+            self.socket.close()
             raise SyncdError(f"http.listen {listen}: cannot listen: {exc.strerror}") from None
-        self.thread = threading.Thread(target=self.server.serve_forever, name="http",
-                                       daemon=True)
+        config = uvicorn.Config(
+            app(daemon), log_config=None, access_log=False, http=_DeadlineProtocol,
+            limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5,
+            timeout_graceful_shutdown=int(STOP_TIMEOUT), lifespan="off",
+            server_header=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def address(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        host, port = self.socket.getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def start(self) -> None:
         self.thread.start()
 
+    def _serve(self) -> None:
+        asyncio.run(self.server.serve(sockets=[self.socket]))
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.should_exit = True
+        self.thread.join(STOP_TIMEOUT + 2)
+        self.socket.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    daemon: Daemon
-    server_version = f"syncd/{__version__}"
+def app(daemon: Daemon) -> Starlette:
+    """The endpoints, reading the daemon's state; POST /sync only queues a cycle."""
 
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/metrics":
-            self._send(HTTPStatus.OK, metrics.exposition(), CONTENT_TYPE_LATEST)
-        elif path == "/healthz":
-            self._text(HTTPStatus.OK, "ok")
-        elif path == "/readyz":
-            ready, why = self.daemon.ready()
-            self._text(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, why)
-        elif path == "/status":
-            self._json(HTTPStatus.OK, {"version": __version__, **self.daemon.status()})
-        else:
-            self._text(HTTPStatus.NOT_FOUND, "not found: /metrics /healthz /readyz /status")
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        if url.path != "/sync":
-            self._text(HTTPStatus.NOT_FOUND, "not found: POST /sync")
-            return
-        refusal = self._refusal()
+    async def healthz(request: Request) -> Response:
+        return _text(200, "ok")
+
+    async def readyz(request: Request) -> Response:
+        ready, why = daemon.ready()
+        return _text(200 if ready else 503, why)
+
+    async def status(request: Request) -> Response:
+        return JSONResponse({"version": __version__, **daemon.status()})
+
+    async def sync(request: Request) -> Response:
+        refusal = _refusal(daemon, request.headers.get("Authorization", ""))
         if refusal:
-            self._json(refusal[0], {"error": refusal[1]},
-                       {"WWW-Authenticate": 'Bearer realm="syncd"'})
-            return
-        names = parse_qs(url.query).get("target") or list(self.daemon.states)
-        queued = self.daemon.sync_now(names)
+            return JSONResponse({"error": refusal}, 401,
+                                {"WWW-Authenticate": 'Bearer realm="syncd"'})
+        names = request.query_params.getlist("target") or list(daemon.states)
+        queued = daemon.sync_now(names)
         unknown = sorted(set(names) - set(queued))
         if unknown:
-            self._json(HTTPStatus.NOT_FOUND, {"error": f"no target {', '.join(unknown)}"})
-            return
-        self._json(HTTPStatus.ACCEPTED, {"queued": queued})
+            return JSONResponse({"error": f"no target {', '.join(unknown)}"}, 404)
+        return JSONResponse({"queued": queued}, 202)
 
-    def _refusal(self) -> tuple[HTTPStatus, str] | None:
-        """Why this request may not trigger a sync, or None when it may."""
-        token_file = self.daemon.config.http.token_file
-        if token_file is None:
-            return HTTPStatus.UNAUTHORIZED, "POST /sync is off: set http.token_file"
-        try:
-            token = read_secret(token_file, None, what="http.token_file").get_secret_value()
-        except SyncdError as exc:
-            log.error("POST /sync refused: %s", exc)
-            return HTTPStatus.UNAUTHORIZED, "the server's token cannot be read"
-        given = self.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return HTTPStatus.UNAUTHORIZED, "a valid bearer token is required"
-        return None
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _text(404, "not found: GET /metrics /healthz /readyz /status, POST /sync")
 
-    def _json(self, status: HTTPStatus, data: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(data, ensure_ascii=False, indent=2).encode() + b"\n"
-        self._send(status, body, "application/json", headers)
+    return Starlette(routes=[
+        Route("/metrics", metrics_page),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/status", status),
+        Route("/sync", sync, methods=["POST"]),
+    ], exception_handlers={404: not_found})
 
-    def _text(self, status: HTTPStatus, text: str) -> None:
-        self._send(status, text.encode() + b"\n", "text/plain; charset=utf-8")
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+def _refusal(daemon: Daemon, authorization: str) -> str | None:
+    """Why this request may not trigger a sync, or None when it may."""
+    token_file = daemon.config.http.token_file
+    if token_file is None:
+        return "POST /sync is off: set http.token_file"
+    try:
+        token = read_secret(token_file, None, what="http.token_file").get_secret_value()
+    except SyncdError as exc:
+        log.error("POST /sync refused: %s", exc)
+        return "the server's token cannot be read"
+    if not hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+        return "a valid bearer token is required"
+    return None
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+
+def _text(status: int, text: str) -> Response:
+    return PlainTextResponse(text + "\n", status)
