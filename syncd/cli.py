@@ -1,7 +1,8 @@
-"""`syncd`: argument parsing, human or JSON output, exit codes (CONTRACT section 1).
+"""syncd keeps LDAP directories in step with the organisation in HR's exports.
 
-Only `main` turns errors into exit codes. stdout carries the command's answer (and with
---json nothing else); logs go to stderr.
+The command line: argument parsing, human or JSON output, exit codes. Only `main` turns
+errors into exit codes. stdout carries the command's answer (and with --json nothing
+else); logs go to stderr.
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import shtab
+
 from syncd import __version__, logs
+from syncd.clihelp import COMMANDS
 from syncd.config import Config, config_path, load_config
 from syncd.cycle import (
     Outcome,
@@ -24,36 +30,56 @@ from syncd.cycle import (
     ingest,
     load_checked,
     plan_target,
+    preview,
     run_cycle,
     select_targets,
 )
 from syncd.errors import (
     ConfigError,
     GuardTripped,
+    NotFound,
     Problem,
     SnapshotRejected,
     StoreError,
     SyncdError,
+    group_problems,
 )
-from syncd.plan.model import FORMAT_VERSION
-from syncd.plan.render import render_text
+from syncd.mapping.rules import load_mapping
+from syncd.plan.model import FORMAT_VERSION, Change, Plan
+from syncd.plan.render import render_summary, render_text
 from syncd.show import person_card, render_person, render_unit, unit_card
 from syncd.store import OrgView, Store, open_store
+from syncd.trace import render_trace, trace_person
 
 log = logging.getLogger("syncd")
+
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a reader gone, as in `| head`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.configure("debug" if args.verbose else "info")
     try:
+        code = _run(args)
+        sys.stdout.flush()  # a reader that left shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `syncd plan | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
+        return BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, with every expected error as its message and exit code."""
+    try:
         return args.command(args)
+    except BrokenPipeError:
+        raise
     except ConfigError as exc:
         return _print_problems(exc.problems, args)
     except SnapshotRejected as exc:
         print(exc.summary, file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        for line in _grouped(exc.problems):
+            print(f"  {line}", file=sys.stderr)
         return exc.exit_code
     except SyncdError as exc:
         print(f"syncd: {exc}", file=sys.stderr)
@@ -67,45 +93,70 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="syncd", description=__doc__.splitlines()[0])
+    """Options common to every command go before or after it: `syncd -c F plan` and
+    `syncd plan -c F` both work."""
+    parser = argparse.ArgumentParser(
+        prog="syncd", description=__doc__.splitlines()[0],
+        epilog="`syncd COMMAND --help` shows each command's options, exit status and examples.")
     parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    _common_options(parser, default=None)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", help="config file (else $SYNCD_CONFIG, else "
-                        "/etc/syncd/config.yaml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _common_options(common, default=argparse.SUPPRESS)  # else it would undo the one before
     json_flag = argparse.ArgumentParser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     today = argparse.ArgumentParser(add_help=False)
     today.add_argument("--today", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                        help="evaluate validity as of this day")
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("--target", help="only this target (default: every target)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, func: Callable[[argparse.Namespace], int], help: str,
+    def command(name: str, func: Callable[[argparse.Namespace], int],
                 *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, parents=[common, *parents])
+        text = COMMANDS[name]
+        sub = commands.add_parser(name, help=text.summary, description=text.summary,
+                                  epilog=text.epilog(), parents=[common, *parents],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(command=func)
         return sub
 
-    command("validate", cmd_validate, "check the config and every mapping", json_flag)
-    ingest = command("ingest", cmd_ingest, "pull every source into the store once")
-    ingest.add_argument("--force", action="store_true",
-                        help="take the snapshot even if it shrinks a kind past the limit")
-    target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("--target", help="only this target (default: every target)")
-    plan = command("plan", cmd_plan, "show what apply would change; changes nothing",
-                   json_flag, today, target)
+    command("validate", cmd_validate, json_flag)
+    command("ingest", cmd_ingest).add_argument(
+        "--force", action="store_true",
+        help="take the snapshot even if it shrinks a kind past the limit")
+    plan = command("plan", cmd_plan, json_flag, today, target)
     plan.add_argument("--detailed-exitcode", action="store_true",
                       help="exit 0 when there is nothing to do, 2 when there are changes")
-    apply = command("apply", cmd_apply, "one full cycle: ingest, plan, apply", today, target)
+    view = plan.add_mutually_exclusive_group()
+    view.add_argument("--summary", action="store_true",
+                      help="only the counts and the guards of each target")
+    view.add_argument("--person", metavar="PERSON",
+                      help="one person's trace (by id, username or email): in scope or not "
+                           "and why, the entry matched, each attribute with the rule and "
+                           "source record behind it")
+    apply = command("apply", cmd_apply, json_flag, today, target)
     apply.add_argument("--allow-deletes", type=int, metavar="N", default=None,
                        help="accept up to N disables and deletes, and up to N membership "
                             "removals, this once, past the guards")
-    command("run", cmd_run, "the daemon: scheduled cycles, HTTP endpoints, SIGHUP reload")
-    show = command("show", cmd_show, "the address-book view of a person or unit",
-                   json_flag, today)
+    apply.add_argument("--allow-changes", type=int, metavar="N", default=None,
+                       help="accept up to N objects whose values change or vanish, per "
+                            "attribute, this once, past the attribute_changes guard")
+    command("run", cmd_run)
+    show = command("show", cmd_show, json_flag, today)
     show.add_argument("what", choices=["person", "unit"])
-    show.add_argument("id")
+    show.add_argument("id", help="a unit's id; a person's id, username or email address")
+    completion = command("completion", cmd_completion)
+    completion.add_argument("shell", choices=shtab.SUPPORTED_SHELLS)
+    completion.set_defaults(parser=parser)
     return parser
+
+
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    config = parser.add_argument("-c", "--config", default=default, help="config file (else "
+                                 "$SYNCD_CONFIG, else /etc/syncd/config.yaml)")
+    config.complete = shtab.FILE  # type: ignore[attr-defined]
+    parser.add_argument("-v", "--verbose", action="store_true", default=default or False,
+                        help="debug logging")
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -122,23 +173,24 @@ def _store(config: Config) -> Store:
 def cmd_validate(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _existing_store(config)
-    rendered_store = store is not None and bool(store.last_ingest())
-    problems = check(config, store, date.today())
-    if problems:
-        return _print_problems(problems, args)
+    checked = check(config, store, date.today())
+    if not args.json:
+        for notice in checked.notices:
+            print(f"note: {notice}")
+    if checked.problems:
+        return _print_problems(checked.problems, args)
     if args.json:
-        _print_json({"valid": True, "problems": []})
+        _print_json({"valid": True, "problems": [], "notices": checked.notices})
     else:
-        what = "every template rendered against the " + (
-            "store" if rendered_store else "generated sample org (the store is empty)")
-        print(f"{config_path(args.config)}: valid; {what}; nothing was contacted")
+        print(f"{config_path(args.config)}: valid; every source read and every template "
+              f"rendered against {checked.rendered_against}; no target was contacted")
     return 0
 
 
 def _existing_store(config: Config) -> Store | None:
     """The store if it is already there: validate never creates one."""
     url = config.store.resolved_url()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    if _no_sqlite_file(url):
         return None
     try:
         return open_store(url, read_only=True)
@@ -147,12 +199,23 @@ def _existing_store(config: Config) -> Store | None:
         return None
 
 
+def _no_sqlite_file(url: str) -> bool:
+    return url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
+
+
+def _plan_store(config: Config) -> Store:
+    """The store `plan` reads; without one yet, an empty one in memory: plan creates
+    nothing, no store file either."""
+    url = config.store.resolved_url()
+    return open_store("sqlite:///:memory:" if _no_sqlite_file(url) else url)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
         result = ingest(config, _store(config), args.force).result
     except SyncdError as exc:
-        exc.exit_code = 1  # CONTRACT: ingest exits 0 ok, 1 error, guards included
+        exc.exit_code = 1  # ingest exits 0 ok, 1 error, guards included
         raise
     names = ", ".join(source.name for source in config.sources)
     print(f"ingested {names}: {result.summary()}")
@@ -160,61 +223,117 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    config = _config(args)
+    store = _plan_store(config)
     try:
-        config, store, org = _cycle_start(args)
+        org = preview(config, store, args.today or date.today())
     except GuardTripped as exc:
-        exc.exit_code = 1  # CONTRACT: plan exits 0, 2 or 1; a refused snapshot is an error
+        exc.exit_code = 1  # plan exits 0, 2 or 1: a refused snapshot is an error
         raise
-    plans = []
+    plans, traces = [], []
     for target in select_targets(config, args.target):
-        planned = plan_target(config, store, org, target)
+        mapping = load_mapping(target.mapping)
+        planned = plan_target(config, store, org, target, mapping=mapping)
         planned.target.close()
-        plans.append(planned.plan.as_dict())
-    if args.json:
-        _print_json(plans[0] if len(plans) == 1 else
-                    {"format_version": FORMAT_VERSION, "plans": plans})
+        plans.append(planned.plan)
+        if args.person:
+            traces.append(trace_person(org, planned, mapping, _person_id(store, org,
+                                                                         args.person)))
+    if args.person:
+        _answer(args, "traces", traces, [render_trace(trace) for trace in traces])
     else:
-        print("\n\n".join(render_text(plan) for plan in plans))
-    if any(plan["errors"] for plan in plans):
+        _answer(args, "plans", [plan.as_dict() for plan in plans],
+                [render_summary(plan.as_dict()) if args.summary else _plan_text(plan)
+                 for plan in plans])
+    if any(plan.errors for plan in plans):
         return 1
-    changed = any(plan["changes"] for plan in plans)
+    changed = any(plan.changes for plan in plans)
     return 2 if args.detailed_exitcode and changed else 0
 
 
+def _answer(args: argparse.Namespace, key: str, items: list[dict[str, Any]],
+            texts: list[str]) -> None:
+    """One answer per target: JSON (under `key` when there are several) or text."""
+    if args.json:
+        _print_json(items[0] if len(items) == 1 else
+                    {"format_version": FORMAT_VERSION, key: items})
+    else:
+        print("\n\n".join(texts))
+
+
+def _plan_text(plan: Plan, applied: bool = False) -> str:
+    """The plan with alike render problems grouped in one line (`--json` keeps each)."""
+    rendered = {str(p) for p in plan.problems}
+    grouped = [str(group) for group in group_problems(plan.problems)]
+    others = [error for error in plan.errors if error not in rendered]  # the target's word
+    return render_text({**plan.as_dict(), "errors": grouped + others}, applied)
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
-    config, store, org = _cycle_start(args)
-    codes = [0]
-    for target in select_targets(config, args.target):
-        try:
-            outcome = run_cycle(config, store, org, target, args.allow_deletes)
-        except SyncdError as exc:
-            log.error("target %s: cycle failed: %s", target.name, exc)
-            codes.append(1)
-            continue
-        print(render_text(outcome.plan.as_dict(), applied=True))
-        print(_outcome_line(outcome))
-        codes.append(3 if outcome.plan.tripped else
-                     1 if outcome.rejected or outcome.plan.errors else 0)
-    return 3 if 3 in codes else max(codes)
-
-
-def _cycle_start(args: argparse.Namespace) -> tuple[Config, Store, OrgView]:
     config = _config(args)
     store = _store(config)
     ingest(config, store)
-    return config, store, store.org(args.today or date.today())
+    org = store.org(args.today or date.today())
+    codes, outcomes = [0], []
+    for target in select_targets(config, args.target):
+        try:
+            outcome = run_cycle(config, store, org, target, args.allow_deletes,
+                                allow_changes=args.allow_changes)
+        except SyncdError as exc:
+            log.error("target %s: cycle failed: %s", target.name, exc)
+            codes.append(1)
+            outcomes.append({"target": target.name, "result": "failure", "error": str(exc)})
+            continue
+        outcomes.append(_outcome_dict(outcome))
+        if not args.json:
+            print(_plan_text(outcome.plan, applied=True))
+            print(_outcome_line(outcome))
+        codes.append(3 if outcome.plan.tripped else
+                     1 if outcome.rejected or outcome.plan.errors else 0)
+    if args.json:
+        _answer(args, "outcomes", outcomes, [])
+    return 3 if 3 in codes else max(codes)
+
+
+def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
+    """What `apply --json` prints per target: counts per kind and action, and the plan."""
+    refused = Counter(kind for kind, _ in outcome.rejected)
+    return {
+        "target": outcome.plan.target,
+        "result": outcome.result,
+        "applied": _by_kind_and_action(outcome.applied),
+        "held": _by_kind_and_action(outcome.held),
+        "refused": {"by_kind": dict(refused),
+                    "messages": [{"kind": kind, "message": message}
+                                 for kind, message in outcome.rejected]},
+        "not_rendered": len(outcome.plan.errors),
+        "left_for_next_cycle": outcome.stopped,
+        "guards_tripped": [guard.name for guard in outcome.plan.tripped],
+        "plan": outcome.plan.as_dict(),
+    }
+
+
+def _by_kind_and_action(changes: list[Change]) -> dict[str, dict[str, int]]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for change in changes:
+        counts[change.kind][change.action.word] += 1
+    return {kind: dict(actions) for kind, actions in sorted(counts.items())}
 
 
 def _outcome_line(outcome: Outcome) -> str:
-    line = f"applied {len(outcome.applied)} change(s)"
+    undone = outcome.undone()
+    line = f"{outcome.plan.target}: {outcome.result}" + (f" ({undone})" if undone else "")
+    line += f"; applied {len(outcome.applied)} change(s)"
     if outcome.rejected:
         line += f"; {len(outcome.rejected)} refused by the server (retried next cycle):"
         line += "".join(f"\n  {message}" for _, message in outcome.rejected)
     if outcome.plan.tripped:
-        names = ", ".join(guard.name for guard in outcome.plan.tripped)
-        line += (f"; guards tripped ({names}): {len(outcome.held)} disable(s)/delete(s) "
-                 "and the membership removals they guard were held back; run "
-                 "`syncd apply --allow-deletes N` to accept them")
+        names = [guard.name for guard in outcome.plan.tripped]
+        flags = " or ".join(dict.fromkeys(
+            "--allow-changes N" if name == "attribute_changes" else "--allow-deletes N"
+            for name in names))
+        line += (f"; guards tripped ({', '.join(names)}): {len(outcome.held)} change(s) held "
+                 f"back; run `syncd apply {flags}` to accept them")
     return line
 
 
@@ -232,8 +351,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = _store(config)
     org = store.org(args.today or date.today())
     if args.what == "person":
-        data = person_card(org, args.id, store.person_accounts(args.id),
-                           store.person_audit(args.id))
+        person_id = _person_id(store, org, args.id)
+        data = person_card(org, person_id, store.person_accounts(person_id),
+                           store.person_audit(person_id))
         render = render_person
     else:
         data, render = unit_card(org, args.id), render_unit
@@ -241,6 +361,25 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json(data)
     else:
         print(render(data))
+    return 0
+
+
+def _person_id(store: Store, org: OrgView, name: str) -> str:
+    """A person's id from their id, a username they have in some target, or an email.
+    A leaver gone from the org is still found by id while an account remembers them."""
+    if name in org.persons or store.person_accounts(name):
+        return name
+    found = store.find_persons(name)
+    if len(found) > 1:
+        raise NotFound(f"{name!r} names {len(found)} persons ({', '.join(found)}); "
+                       "give the person's id")
+    if not found:
+        raise NotFound(f"no person with id, username or email {name!r} in the store")
+    return found[0]
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(shtab.complete(args.parser, shell=args.shell))
     return 0
 
 
@@ -255,14 +394,21 @@ def _print_problems(problems: list[Problem], args: argparse.Namespace) -> int:
         return 1
     out = sys.stdout if args.command is cmd_validate else sys.stderr  # validate's answer
     sources: dict[str, list[str]] = {}
-    for problem in problems:
-        print(problem, file=out)
-        snippet = _source_line(problem, sources)
+    for group in group_problems(problems):
+        print(group, file=out)
+        snippet = _source_line(group.first, sources)
         if snippet:
             print(snippet, file=out)
     files = len({p.file for p in problems})
-    print(f"{len(problems)} problem(s) in {files} file(s); nothing was contacted", file=out)
+    print(f"{len(problems)} problem(s) in {files} file(s); no target was contacted",
+          file=out)
     return 1
+
+
+def _grouped(problems: Sequence[Problem | str]) -> list[str]:
+    """Problems alike as one line each; plain messages as they are."""
+    alike = group_problems([p for p in problems if isinstance(p, Problem)])
+    return [*map(str, alike), *(p for p in problems if not isinstance(p, Problem))]
 
 
 def _source_line(problem: Problem, cache: dict[str, list[str]]) -> str | None:

@@ -8,28 +8,32 @@ collects every problem before it raises, so a sysadmin fixes a config in one pas
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
 import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
+from croniter import CroniterError, croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from syncd.dateformat import check_date_format
 from syncd.errors import ConfigError, Problem, SyncdError
-from syncd.org import KINDS, field_names
+from syncd.objects import InvalidDn, parse_dn
+from syncd.org import KINDS, field_names, field_specs
 from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
 from syncd.yamlmodel import validate_model
 
@@ -52,6 +56,18 @@ def _env_ref_only(value: str | None) -> str | None:
     """A secret key may only name an environment variable, never hold the secret."""
     if value is not None and not ENV_REF.match(value):
         raise ValueError("secrets are never inline: use ${env:NAME} or the *_file key")
+    return value
+
+
+UPN = re.compile(r"^[^@\s=,]+@[^@\s=,]+$")
+
+
+def _dn_syntax(value: str) -> str:
+    """An LDAP DN (RFC 4514), so a typo is found by validate, not by the server."""
+    try:
+        parse_dn(value)
+    except InvalidDn as exc:
+        raise ValueError(f"{exc}; want e.g. dc=example,dc=org") from None
     return value
 
 
@@ -93,24 +109,43 @@ class FieldMapping(Model):
         default_factory=dict, description="name under `extra` -> column or key in the export"
     )
     date_format: str | None = Field(None, description="strptime format, e.g. %d-%m-%Y")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="record field -> {export's word: record value}, "
+                                          "e.g. {visibility: {Offentlig: public}}"
+    )
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str | None) -> str | None:
+        return value if value is None else check_date_format(value)
 
 
 class SnapshotSource(Model):
     name: str
     type: Literal["snapshot"]
-    path: Path = Field(description="a JSON or YAML org snapshot (CONTRACT section 2)")
+    path: Path = Field(description="a JSON or YAML org snapshot (docs/snapshot.md)")
 
 
 def _known_fields(kinds: dict[str, FieldMapping]) -> dict[str, FieldMapping]:
-    """Field mappings may only name fields that the kind has (CONTRACT section 2)."""
+    """Field mappings may only name fields that the kind has (docs/snapshot.md)."""
     for kind, mapping in kinds.items():
         known = field_names(kind)
-        for name in [*mapping.fields, *mapping.defaults]:
+        for name in [*mapping.fields, *mapping.defaults, *mapping.values]:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
                 raise ValueError(f"kinds.{kind}: {name!r} is not a field of {kind}{hint}")
+        _known_values(kind, mapping.values)
     return kinds
+
+
+def _known_values(kind: str, values: dict[str, dict[str, str]]) -> None:
+    """A value map onto a field with fixed choices must map onto those choices."""
+    specs = {spec.name: spec for spec in field_specs(kind)}
+    for name, table in values.items():
+        for word, value in table.items():
+            if problem := specs[name].choice_problem(value):
+                raise ValueError(f"kinds.{kind}.values.{name}: {word}: {problem}")
 
 
 class CsvKind(FieldMapping):
@@ -129,12 +164,23 @@ class CsvSource(Model):
     kinds: dict[KindName, CsvKind]
 
     _fields = field_validator("kinds")(_known_fields)
+    _date_format = field_validator("date_format")(check_date_format)
 
     @field_validator("delimiter")
     @classmethod
     def _one_char(cls, value: str) -> str:
         if len(value) != 1:
             raise ValueError(f"must be one character, got {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; e.g. utf-8, cp1252 (Excel on "
+                             "Windows) or latin-1") from None
         return value
 
 
@@ -184,6 +230,7 @@ class HttpSource(Model):
     kinds: dict[KindName, HttpKind]
 
     _fields = field_validator("kinds")(_known_fields)
+    _date_format = field_validator("date_format")(check_date_format)
     bearer: BearerAuth | None = None
     basic: BasicAuth | None = None
     pagination: Pagination = Pagination()
@@ -197,10 +244,13 @@ class HttpSource(Model):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https://, got {value!r}")
-        if "@" in value.split("://", 1)[1].split("/", 1)[0]:
+        """Credentials first, whatever the scheme; and no message echoes the URL."""
+        scheme, found, rest = value.partition("://")
+        if "@" in (rest if found else value).split("/", 1)[0]:
             raise ValueError("credentials do not belong in the URL: use bearer or basic")
+        if scheme not in ("http", "https") or not found:
+            got = f"{scheme}://" if found else "no scheme"
+            raise ValueError(f"must start with http:// or https://, got {got}")
         return value
 
     @model_validator(mode="after")
@@ -229,16 +279,36 @@ class LdapTarget(Model):
     password: str | None = None
     base_dn: str
     mapping: Path
+    timeout: float = Field(10.0, gt=0, description="seconds to connect, and per operation")
+    retries: int = Field(2, ge=0, description="extra attempts when the connection fails")
     vars: dict[str, Any] = Field(
         default_factory=dict, description="values the mapping's templates can read"
     )
     schedule: Schedule | None = Field(None, description="this target's own; else the global")
 
     _env = field_validator("password")(_env_ref_only)
+    _base_dn = field_validator("base_dn")(_dn_syntax)
+
+    @field_validator("bind_dn")
+    @classmethod
+    def _bind_dn(cls, value: str, info: ValidationInfo) -> str:
+        """Active Directory also binds as a user principal name (svc-syncd@example.org)."""
+        if not UPN.match(value):
+            return _dn_syntax(value)
+        if info.data.get("flavour") != "ad":
+            raise ValueError(f"{value!r} is a user principal name, which only Active Directory "
+                             "takes (flavour: ad); OpenLDAP binds with a DN, like "
+                             "cn=syncd,dc=example,dc=org")
+        return value
 
     @field_validator("url")
     @classmethod
     def _ldap_url(cls, value: str) -> str:
+        """Checked for credentials first: a URL with a password in it is never echoed."""
+        if "@" in urlsplit(value).netloc:
+            raise ValueError("a URL with credentials in it is refused: the password would "
+                             "show in logs and errors; bind with bind_dn and password_file "
+                             "(or password: ${env:NAME})")
         if not value.startswith(("ldap://", "ldaps://", "ldapi://")):
             raise ValueError(f"must start with ldap://, ldaps:// or ldapi://, got {value!r}")
         return value
@@ -246,6 +316,10 @@ class LdapTarget(Model):
     @model_validator(mode="after")
     def _secret(self) -> LdapTarget:
         _one_secret(self, "password")
+        if self.flavour == "ad":
+            raise ValueError("flavour ad (Active Directory) is not supported by this version "
+                             "of syncd yet (the keys are checked so that the config keeps "
+                             "working later)")
         return self
 
 
@@ -307,55 +381,37 @@ class StoreConfig(Model):
 
 
 class Safety(Model):
+    """The guards' limits (see syncd.plan.guards for what each one holds back)."""
+
     max_deletes: int = Field(50, ge=0)
     max_delete_ratio: float = Field(0.1, ge=0, le=1)
     source_max_shrink: float = Field(0.1, ge=0, le=1)
+    max_attribute_changes: int = Field(50, ge=0)
+    max_attribute_change_ratio: float = Field(0.2, ge=0, le=1)
+    hold_all_when_tripped: bool = False
 
 
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
+                "@hourly")
 
 
-def crontab_fields(line: str) -> dict[str, str]:
-    """A crontab line as APScheduler CronTrigger fields. Day-of-week numbers are turned
-    into names: crontab's 0 is Sunday, APScheduler's is Monday."""
+def check_crontab(line: str) -> None:
+    """Raise ValueError unless `line` is a crontab(5) schedule: five fields or an alias."""
     fields = line.split()
+    if line.startswith("@"):
+        if line.strip() not in CRON_ALIASES:
+            raise ValueError(f"{line.strip()!r} is not one of {', '.join(CRON_ALIASES)}")
+        return
     if len(fields) != 5:
         raise ValueError(f"want 5 fields (minute hour day month weekday), got {len(fields)}")
-    minute, hour, day, month, weekday = fields
-    return {"minute": minute, "hour": hour, "day": day, "month": month,
-            "day_of_week": _cron_weekdays(weekday)}
-
-
-def _cron_weekdays(field: str) -> str:
-    """A crontab weekday field (0 or 7 is Sunday; lists, ranges, steps) as day names."""
-    if field == "*":
-        return field
-    days: list[int] = []
-    for term in field.split(","):
-        span, _, step = term.partition("/")
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            first, last = (_cron_day(part) for part in span.split("-", 1))
-        else:
-            first = _cron_day(span)
-            last = 6 if step else first
-        if not step.isdigit() and step:
-            raise ValueError(f"weekday step {step!r} is not a number")
-        days += range(first, last + 1, int(step or 1))
-    return ",".join(dict.fromkeys(_CRON_DAYS[day % 7] for day in days))
-
-
-def _cron_day(text: str) -> int:
-    if text.isdigit() and int(text) <= 7:
-        return int(text)
-    if text.lower()[:3] in _CRON_DAYS:
-        return _CRON_DAYS.index(text.lower()[:3])
-    raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat)")
+    try:
+        croniter(line).get_next()  # also a date that never comes, like 0 0 31 2 *
+    except (CroniterError, ValueError) as exc:
+        raise ValueError(str(exc).replace(f"[{line}] ", "")) from None
 
 
 def seconds(duration: str) -> int:
@@ -369,7 +425,8 @@ class Schedule(Model):
     """When a target's cycles run: every `interval`, or on a crontab line (`cron` wins)."""
 
     interval: str = "15m"
-    cron: str | None = None
+    cron: str | None = Field(None, description="a crontab(5) line in UTC, like `0 6 * * 1-5`, "
+                                               "or @hourly, @daily, @weekly, @monthly, @yearly")
     jitter: str = Field("0s", description="a random delay up to this, so sites spread out")
 
     @field_validator("interval", "jitter")
@@ -384,7 +441,7 @@ class Schedule(Model):
     def _crontab(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                CronTrigger(**crontab_fields(value))
+                check_crontab(value)
             except ValueError as exc:
                 raise ValueError(f"not a crontab line ({exc}): {value!r}") from None
         return value
@@ -436,7 +493,7 @@ class Config(Model):
 
 
 def config_path(given: str | None) -> Path:
-    """-c/--config, else $SYNCD_CONFIG, else /etc/syncd/config.yaml (CONTRACT section 1)."""
+    """-c/--config, else $SYNCD_CONFIG, else /etc/syncd/config.yaml."""
     return Path(given or os.environ.get("SYNCD_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
@@ -446,7 +503,7 @@ def load_config(path: Path) -> Config:
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.problem((), "the config must be a mapping of keys")])
     data = _resolve_paths(doc.data, path.parent)
-    problems = _check_files(data, doc)
+    problems = _check_files(data, doc) + _check_env(data, doc)
     try:
         config = validate_model(doc, Config, data)
     except ConfigError as exc:
@@ -507,6 +564,32 @@ def _check_files(data: dict[str, Any], doc: YamlDoc) -> list[Problem]:
     if isinstance(data.get("http"), dict):
         problems += _secrets(doc, ("http",), data["http"])
     return problems
+
+
+_ENV_KEYS = {"password", "token", "url"}  # where a ${env:NAME} secret may be
+_ENV_NAME = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _check_env(data: Any, doc: YamlDoc, path: DataPath = ()) -> list[Problem]:
+    """Every ${env:NAME} a secret key names must be set, so a missing one is found on
+    load (validate, a reload) rather than by the first cycle. Values are never shown."""
+    if isinstance(data, list):
+        return [p for i, item in enumerate(data) for p in _check_env(item, doc, (*path, i))]
+    if not isinstance(data, dict):
+        return []
+    problems = []
+    for key, value in data.items():
+        if key in _ENV_KEYS and isinstance(value, str):
+            problems += [doc.problem((*path, key), _env_problem(name))
+                         for name in _ENV_NAME.findall(value) if not os.environ.get(name)]
+        else:
+            problems += _check_env(value, doc, (*path, key))
+    return problems
+
+
+def _env_problem(name: str) -> str:
+    state = "empty" if name in os.environ else "not set"
+    return f"environment variable {name} is {state}"
 
 
 def _items(data: dict[str, Any], key: str) -> list[tuple[DataPath, dict[str, Any]]]:

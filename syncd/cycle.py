@@ -19,7 +19,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secret
-from syncd.errors import ConfigError, ObjectRejected, Problem, SyncdError
+from syncd.errors import (
+    ConfigError,
+    ObjectRejected,
+    Problem,
+    SnapshotRejected,
+    SourceError,
+    SyncdError,
+)
 from syncd.mapping.desired import Desired, desired_state
 from syncd.mapping.rules import CompiledMapping, load_mapping
 from syncd.objects import (
@@ -36,11 +43,12 @@ from syncd.objects import (
 )
 from syncd.org import Snapshot
 from syncd.plan.diff import Diff, Frozen, diff
-from syncd.plan.guards import check_guards, hold_back
+from syncd.plan.guards import Limits, check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
 from syncd.sources import read_source
 from syncd.store import AuditEntry, IngestResult, OrgView, Store, open_store
+from syncd.store.accept import accept
 from syncd.store.locks import RENEW_AFTER
 from syncd.targets.base import Target
 from syncd.targets.ldap import LdapDirectory
@@ -59,19 +67,35 @@ class Ingested:
     read: dict[str, dict[str, int]]  # source -> kind -> records it gave
 
 
-def ingest(config: Config, store: Store, force: bool = False) -> Ingested:
-    """Read every source, merge, and have the store take the snapshot whole (or refuse
-    it: the store keeps the last good one)."""
+def read_sources(config: Config) -> tuple[Snapshot, dict[str, dict[str, int]]]:
+    """Every source read and merged, with what each gave per kind."""
     snapshot, read = Snapshot(), {}
     for source in config.sources:
         part = read_source(source)
         read[source.name] = {kind: len(records) for kind, records in part.records.items()}
         snapshot.merge(part)
+    return snapshot, read
+
+
+def ingest(config: Config, store: Store, force: bool = False) -> Ingested:
+    """Read every source, merge, and have the store take the snapshot whole (or refuse
+    it: the store keeps the last good one)."""
+    snapshot, read = read_sources(config)
     names = ", ".join(read)
     result = store.ingest(snapshot, names, config.safety.source_max_shrink, force)
     totals = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
     log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), totals)
     return Ingested(result, read)
+
+
+def preview(config: Config, store: Store, day: date) -> OrgView:
+    """The org as the next ingest would leave it, without writing the store (`plan`).
+    A snapshot the store would refuse is refused here too."""
+    snapshot, read = read_sources(config)
+    result, org = store.preview(snapshot, config.safety.source_max_shrink, day)
+    log.info("read %s: %s against the store (nothing written)", ", ".join(read),
+             result.summary())
+    return org
 
 
 @dataclass(frozen=True)
@@ -129,11 +153,21 @@ class Planned:
     diff: Diff
     registry: dict[tuple[str, str], Owned]
     wanted: dict[tuple[str, str], Wanted]
+    limits: Limits
+
+
+def limits(config: Config, allow_deletes: int | None = None,
+           allow_changes: int | None = None) -> Limits:
+    safety = config.safety
+    return Limits(safety.max_deletes, safety.max_delete_ratio, safety.max_attribute_changes,
+                  safety.max_attribute_change_ratio, safety.hold_all_when_tripped,
+                  allow_deletes, allow_changes)
 
 
 def plan_target(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
                 allow_deletes: int | None = None,
-                mapping: CompiledMapping | None = None) -> Planned:
+                mapping: CompiledMapping | None = None,
+                allow_changes: int | None = None) -> Planned:
     """Read the target and work out what to change. The caller closes `Planned.target`."""
     mapping = mapping or load_mapping(target_config.mapping)
     target = open_target(target_config)
@@ -160,26 +194,37 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
         foreign=result.foreign,
         errors=[str(problem) for problem in desired.problems]
         + [message for _, message in result.problems],
+        problems=desired.problems,
+        notices=desired.notices,
         errors_by_kind=Counter([*(_kind_of(p) for p in desired.problems),
                                 *(kind for kind, _ in result.problems)]),
     )
-    plan.guards = check_guards(plan, config.safety.max_deletes,
-                               config.safety.max_delete_ratio, allow_deletes)
+    guard_limits = limits(config, allow_deletes, allow_changes)
+    plan.guards = check_guards(plan, guard_limits)
     wanted = {(w.kind, w.key): w for w in desired.objects}
-    return Planned(plan, target, result, registry, wanted)
+    return Planned(plan, target, result, registry, wanted, guard_limits)
 
 
 def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig,
              store: Store, registry: dict[tuple[str, str], Owned], found: list[Entry]
              ) -> Desired:
-    known = {key: a for (kind, key), a in registry.items() if kind == USER and a.username}
+    known, known_groups = _known(registry)
     taken = store.taken_usernames(target_config.name)
     taken |= {v.lower() for e in found for v in e.get(mapping.username_attribute)}
     return desired_state(
         org, mapping, base_dn=getattr(target_config, "base_dn", ""),
         variables=target_config.vars, known=known, taken=taken,
-        lookup=_correlation_index(mapping, registry, found),
+        lookup=_correlation_index(mapping, registry, found), known_groups=known_groups,
     )
+
+
+def _known(registry: dict[tuple[str, str], Owned]
+           ) -> tuple[dict[str, Owned], dict[str, Owned]]:
+    """Users with the usernames they were given, and groups with the names they were
+    given: both are kept once given."""
+    users = {key: a for (kind, key), a in registry.items() if kind == USER and a.username}
+    groups = {key: a for (kind, key), a in registry.items() if kind == GROUP}
+    return users, groups
 
 
 def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str], Owned],
@@ -211,33 +256,85 @@ def _desired_counts(desired: Desired) -> dict[str, int]:
     return counts
 
 
-def check(config: Config, store: Store | None, day: date) -> list[Problem]:
-    """What `syncd validate` runs, contacting no target: compile every mapping (raising
-    ConfigError with every problem of every file), then render each one against the
-    store, or against a generated sample org when the store holds no snapshot yet.
-    Returns the objects that fail to render."""
+@dataclass
+class Checked:
+    """What `check` found, and what it rendered the mappings against."""
+
+    problems: list[Problem]  # every one: the sources' first, then the templates'
+    source_problems: int  # how many of them are the sources'
+    rendered_against: str  # "the sources", "the store", "a generated sample org"
+    notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
+
+    @property
+    def template_problems(self) -> list[Problem]:
+        return self.problems[self.source_problems:]
+
+
+def check(config: Config, store: Store | None, day: date) -> Checked:
+    """What `syncd validate` and a SIGHUP reload run, contacting no target: compile every
+    mapping (raising ConfigError with every problem of every file), read every source
+    (a dry ingest: files, columns, encodings, dates, references; nothing is stored), and
+    render each mapping against what the sources gave, else against the store, else
+    against a generated sample org. Returns the source records and objects that fail."""
     mappings = compile_mappings(config)
-    problems: list[Problem] = []
-    with _org_to_render(store, day) as org:
+    snapshot, problems = _dry_ingest(config)
+    checked = Checked(problems, len(problems), "")
+    with _org_to_render(snapshot, store, day) as (org, checked.rendered_against):
         for target_config in config.targets:
-            problems += desired_state(
+            registry = store.accounts(target_config.name) if store else {}
+            known, known_groups = _known(registry)
+            desired = desired_state(
                 org, mappings[target_config.name],
                 base_dn=getattr(target_config, "base_dn", ""), variables=target_config.vars,
-                known={}, taken=set(), lookup=lambda attribute, value: [],
-            ).problems
-    return problems
+                known=known, known_groups=known_groups,
+                taken=store.taken_usernames(target_config.name) if store else set(),
+                lookup=lambda attribute, value: [],
+            )
+            checked.problems += desired.problems
+            checked.notices += [f"target {target_config.name}: {n}" for n in desired.notices]
+    return checked
+
+
+def _dry_ingest(config: Config) -> tuple[Snapshot | None, list[Problem]]:
+    """The merged snapshot the sources give now, or the problems that stop it: every
+    source is read, so one unreadable source does not hide another's problems."""
+    snapshot, problems = Snapshot(), []
+    for source in config.sources:
+        where = str(getattr(source, "path", None) or source.name)
+        try:
+            snapshot.merge(read_source(source))
+        except SnapshotRejected as exc:
+            problems += [_as_problem(where, p) for p in exc.problems] or [
+                _as_problem(where, exc.summary)]
+        except SourceError as exc:
+            problems.append(_as_problem(where, f"source {source.name}: {exc}"))
+    if not problems:
+        try:
+            accept(snapshot)
+        except SnapshotRejected as exc:
+            problems += [_as_problem("sources", p) for p in [exc.summary, *exc.problems]]
+    return (None if problems else snapshot), problems
+
+
+def _as_problem(where: str, problem: object) -> Problem:
+    return problem if isinstance(problem, Problem) else Problem(where, None, "", str(problem))
 
 
 @contextmanager
-def _org_to_render(store: Store | None, day: date) -> Iterator[OrgView]:
-    if store is not None and store.last_ingest():
-        yield store.org(day)
+def _org_to_render(snapshot: Snapshot | None, store: Store | None, day: date
+                   ) -> Iterator[tuple[OrgView, str]]:
+    if snapshot is None and store is not None and store.last_ingest():
+        yield store.org(day), "the store"
         return
-    with tempfile.TemporaryDirectory(prefix="syncd-sample-") as folder:
-        sample = open_store(f"sqlite:///{folder}/sample.db")
-        sample.ingest(Snapshot(generate_org(units=40, persons=300)), "sample", max_shrink=1.0)
-        yield sample.org(day)
-        sample.close()
+    with tempfile.TemporaryDirectory(prefix="syncd-check-") as folder:
+        scratch = open_store(f"sqlite:///{folder}/check.db")
+        against = "the sources"
+        if snapshot is None:
+            snapshot, against = Snapshot(generate_org(units=40, persons=300)), \
+                "a generated sample org"
+        scratch.ingest(snapshot, "validate", max_shrink=1.0)
+        yield scratch.org(day), against
+        scratch.close()
 
 
 # --- apply -------------------------------------------------------------------------------
@@ -253,7 +350,19 @@ class Outcome:
 
     @property
     def result(self) -> str:
-        return "guarded" if self.plan.tripped else "success"
+        """guarded, partial (objects refused or not rendered: work left undone), success."""
+        if self.plan.tripped:
+            return "guarded"
+        return "partial" if self.rejected or self.plan.errors else "success"
+
+    def undone(self) -> str:
+        """Why a partial cycle is partial, for logs, /status and /readyz."""
+        parts = []
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} refused by the server")
+        if self.plan.errors:
+            parts.append(f"{len(self.plan.errors)} failed to render")
+        return ", ".join(parts)
 
     def managed(self) -> dict[str, int]:
         """Objects syncd owns per kind once this cycle's changes landed."""
@@ -268,13 +377,15 @@ class Outcome:
 def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
               allow_deletes: int | None = None, mapping: CompiledMapping | None = None,
               should_stop: Callable[[], bool] = lambda: False,
-              on_stage: Callable[[str], None] = lambda stage: None) -> Outcome:
+              on_stage: Callable[[str], None] = lambda stage: None,
+              allow_changes: int | None = None) -> Outcome:
     """Plan and apply one target while holding its lease: never two at once, even from
     two processes. Ingest is the caller's (one ingest may serve several targets).
     `on_stage` hears "plan" and "apply", so a failure can say where it happened."""
     with store.target_lease(target_config.name):
         on_stage("plan")
-        planned = plan_target(config, store, org, target_config, allow_deletes, mapping)
+        planned = plan_target(config, store, org, target_config, allow_deletes, mapping,
+                              allow_changes)
         with closing(planned.target):
             on_stage("apply")
             store.renew_lease(target_config.name)  # planning a big target takes a while
@@ -293,12 +404,15 @@ def apply_plan(planned: Planned, store: Store, day: date,
     outcome = Outcome(plan)
     changes = plan.changes
     if plan.tripped:
-        changes, outcome.held = hold_back(changes, plan.tripped)
+        changes, outcome.held = hold_back(plan, planned.limits)
         for guard in plan.tripped:
-            log.warning("%s: guard %s tripped (%g > %g): what it guards is held back "
-                        "(%d disable(s)/delete(s) in all); `syncd apply --allow-deletes N` "
-                        "accepts them once", plan.target, guard.name, guard.value,
-                        guard.limit, len(outcome.held))
+            log.warning("%s: guard %s tripped (%g > %g%s): %s held back (%d change(s) in "
+                        "all); `syncd apply --%s N` accepts them once", plan.target,
+                        guard.name, guard.value, guard.limit,
+                        f"; {guard.detail}" if guard.detail else "",
+                        "every change is" if planned.limits.hold_all else "what it guards is",
+                        len(outcome.held), "allow-changes" if guard.name ==
+                        "attribute_changes" else "allow-deletes")
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE and _registered(c)])
     refused_users: set[str] = set()  # DNs of users whose creation the server refused
@@ -382,7 +496,8 @@ def _settled(planned: Planned, day: date) -> list[Owned]:
         old = planned.registry.get((wanted.kind, wanted.key))
         state = DISABLED if wanted.state == DISABLED else ACTIVE
         if (old and old.state == state and norm_dn(old.dn) == norm_dn(entry.dn)
-                and (old.anchor or not entry.anchor)):
+                and (old.anchor or not entry.anchor)
+                and (not wanted.username or old.username == wanted.username)):
             continue
         rows.append(Owned(planned.plan.target, wanted.kind, wanted.key, entry.dn,
                           wanted.username or (old and old.username),

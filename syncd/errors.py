@@ -65,11 +65,18 @@ class ProblemGroup:
             return str(self.first)
         first = self.first
         where = f"{first.path}: " if first.path else ""
-        shown = ", ".join(p.subject or p.where for p in self.problems[:self.examples])
+        shown = ", ".join(map(self._example, self.problems[:self.examples]))
         more = len(self.problems) - self.examples
         tail = f", and {more} more" if more > 0 else ""
         return (f"{first.where}: {where}{first.message} "
                 f"({len(self.problems)} times: {shown}{tail})")
+
+    def _example(self, problem: Problem) -> str:
+        """What tells the problems apart: their lines in one file (a CSV export's rows),
+        else their subjects (the persons one template line failed for)."""
+        if problem.line and len({p.line for p in self.problems}) > 1:
+            return f"line {problem.line}"
+        return problem.subject or problem.where
 
 
 def group_problems(problems: list[Problem], examples: int = 3) -> list[ProblemGroup]:
@@ -97,12 +104,22 @@ class SourceError(SyncdError):
 
 
 class SnapshotRejected(SyncdError):
-    """A snapshot was refused whole; `problems` lists each bad record."""
+    """A snapshot was refused whole; `problems` has every problem of every record, and
+    `lines()` them grouped (`group_problems`) for a person to read."""
 
-    def __init__(self, summary: str, problems: list[str]):
+    MAX_LISTED = 200  # groups shown; the count in the summary is of every problem
+
+    def __init__(self, summary: str, problems: list[Problem]):
         self.summary = summary
         self.problems = problems
-        super().__init__("\n".join([summary, *problems]))
+        super().__init__("\n".join([summary, *self.lines()]))
+
+    def lines(self) -> list[str]:
+        groups = group_problems(self.problems)
+        shown = [str(group) for group in groups[:self.MAX_LISTED]]
+        if len(groups) > self.MAX_LISTED:
+            shown.append(f"... and {len(groups) - self.MAX_LISTED} more")
+        return shown
 
 
 class StoreError(SyncdError):

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# A last line of defence: whatever a library or a message puts in a line, a secret in a
+# URL (user:password@, ?token=...) is masked before the line is written.
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s@:]*:)[^/\s@]+@")
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;](?:access_|api_|client_|auth_)?(?:token|secret|password|passwd|pwd|key"
+    r"|apikey)=)[^&\s#\"']+")
+MASK = "***"
+
+
+def redact(text: str) -> str:
+    """`text` with passwords in URLs and secret query parameters masked."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,11 +36,11 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
             **getattr(record, "fields", {}),
         }
         if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+            data["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -38,7 +53,7 @@ class PlainFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if fields:
             text += " " + " ".join(f"{key}={value}" for key, value in fields.items())
-        return text
+        return redact(text)
 
 
 def configure(level: str = "info", fmt: str = "plain") -> None:

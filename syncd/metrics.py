@@ -1,4 +1,4 @@
-"""Every syncd_* metric, defined once (CONTRACT section 6).
+"""Every syncd_* metric, defined once (README: Operations, Metrics).
 
 A registry of our own, so that tests and the daemon see exactly syncd's metrics and
 nothing a library registered globally. `cycle` and `daemon` record; `plan` and `mapping`
@@ -18,7 +18,7 @@ BUILD_INFO = Info("syncd_build", "Version of the running syncd.", registry=REGIS
 BUILD_INFO.info({"version": __version__})
 
 CYCLES = Counter(
-    "syncd_cycles_total", "Sync cycles run, by result (success, failure, guarded).",
+    "syncd_cycles_total", "Sync cycles run, by result (success, partial, failure, guarded).",
     ["target", "result"], registry=REGISTRY,
 )
 CYCLE_DURATION = Histogram(
@@ -71,9 +71,9 @@ CONFIG_RELOAD_TIME = Gauge(
 def declare_target(target: str) -> None:
     """Create a target's counters at 0, so that `increase()` in an alert sees the very
     first failure or guard trip (a labelled series otherwise appears only with it)."""
-    for result in ("success", "failure", "guarded"):
+    for result in ("success", "partial", "failure", "guarded"):
         CYCLES.labels(target, result)
-    for guard in ("deletes", "delete_ratio", "member_removals"):
+    for guard in ("deletes", "delete_ratio", "member_removals", "attribute_changes"):
         GUARD_TRIPS.labels(target, guard)
     for kind in ("user", "group", "ou"):
         OBJECT_ERRORS.labels(target, kind)

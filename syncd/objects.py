@@ -7,10 +7,13 @@ compared without case, as LDAP does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+
+from ldap3.utils import dn as ldap3_dn
 
 Attrs = dict[str, tuple[str, ...]]
 
@@ -94,37 +97,120 @@ def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]
     return ()
 
 
-@lru_cache(maxsize=1 << 17)
+# --- DNs (RFC 4514) --------------------------------------------------------------------
+# One parser for every DN syncd compares, splits or builds. Not ldap3's parse_dn: it
+# leaves values escaped as written (so `\,` and slapd's `\2C` differ), refuses values
+# RFC 4514 allows (`Team #1`, `x=y`, and with strip=False `dc=example, dc=org`) and with
+# strip=True turns a trailing `\ ` into a bare backslash. ldap3's escape_rdn does the
+# escaping, with its edge cases ("", " ", NUL) mended.
+
+Ava = tuple[str, str]  # (attribute type, unescaped value)
+Rdn = tuple[Ava, ...]  # more than one pair: a multi-valued RDN (`cn=a+uid=b`)
+
+
+class InvalidDn(ValueError):
+    """Text that is not a DN by RFC 4514."""
+
+
+# One attribute=value pair and the separator after it. Spaces around separators are
+# allowed (as libldap does); a value may not start with an unescaped `#` (a BER-encoded
+# value, which syncd never writes) and must escape `, + " \ ; < >`. Unescaped spaces
+# belong to the value only between other characters; an escaped one (`\ `) always does.
+_AVA = re.compile(
+    r"""\s*(?P<type>[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)\s*=\s*
+    (?P<value>(?!\#)(?:[^,+"\\;<>\s]|\\(?:[0-9A-Fa-f]{2}|[^0-9A-Fa-f])|\s+(?=[^,+\s]))+)
+    \s*(?P<separator>[,+]|\Z)""",
+    re.VERBOSE | re.DOTALL,
+)
+_ESCAPE = re.compile(r"((?:\\[0-9A-Fa-f]{2})+)|\\(.)", re.DOTALL)
+_SPECIAL = re.compile(r'[\\+"#<>;]')  # a DN without these needs no parser
+
+
+def parse_dn(dn: str) -> list[Rdn]:
+    """The RDNs of `dn`, first (leaf) first, each a tuple of (type, unescaped value)."""
+    rdns: list[Rdn] = []
+    position: int | None = 0
+    while position is not None:
+        avas, position = _read_rdn(dn, position)
+        rdns.append(avas)
+    return rdns
+
+
+def _read_rdn(dn: str, position: int) -> tuple[Rdn, int | None]:
+    """The RDN at `position`, and where the next one starts (None: it was the last)."""
+    avas: list[Ava] = []
+    while True:
+        match = _AVA.match(dn, position)
+        if match is None:
+            raise InvalidDn(f"not a DN: {dn!r}: cannot read {dn[position:][:24]!r}")
+        avas.append((match["type"], _unescape(match["value"])))
+        position = match.end()
+        if match["separator"] != "+":
+            return tuple(avas), position if match["separator"] else None
+
+
+def escape_dn_value(value: str) -> str:
+    """One attribute value escaped for a DN (RFC 4514 section 2.4); UTF-8 stays as it is."""
+    if value in ("", " "):
+        return "\\" * (value == " ") + value
+    return ldap3_dn.escape_rdn(value).replace("\\\0", "\\00")
+
+
+def build_rdn(avas: Iterable[Ava]) -> str:
+    """An RDN from (type, unescaped value) pairs."""
+    return "+".join(f"{attribute}={escape_dn_value(value)}" for attribute, value in avas)
+
+
+def build_dn(rdns: Iterable[Rdn]) -> str:
+    return ",".join(build_rdn(avas) for avas in rdns)
+
+
+# Two spellings of each DN (ours, and slapd's hex escapes) for 100k people must fit.
+@lru_cache(maxsize=1 << 18)
 def norm_dn(dn: str) -> str:
-    """A DN for comparison: RDNs trimmed and lower-cased (enough for the DNs syncd writes)."""
-    return ",".join(part.strip().lower() for part in split_dn(dn))
+    """A DN for comparison: types and values lower-cased, escapes in one spelling, the
+    pairs of a multi-valued RDN sorted. Text that is no DN is only trimmed and
+    lower-cased, so that comparing never fails (the server refuses such a DN itself)."""
+    if not _SPECIAL.search(dn):
+        parts = [part.partition("=") for part in dn.lower().split(",")]
+        if all(equals and "=" not in value for _, equals, value in parts):
+            return ",".join(f"{name.strip()}={value.strip()}" for name, _, value in parts)
+    try:
+        first, rest = _read_rdn(dn, 0)
+    except InvalidDn:
+        return dn.strip().lower()
+    head = "+".join(sorted(f"{name.lower()}={escape_dn_value(v.lower())}" for name, v in first))
+    return head if rest is None else f"{head},{norm_dn(dn[rest:])}"  # parents: mostly cached
 
 
 def split_dn(dn: str) -> list[str]:
-    """Split a DN into RDN strings, honouring backslash escapes."""
-    parts, current, escaped = [], [], False
-    for char in dn:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\":
-            current.append(char)
-            escaped = True
-        elif char == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p for p in parts if p.strip()]
+    """The RDNs of a DN as text, leaf first."""
+    return [build_rdn(avas) for avas in parse_dn(dn)]
 
 
 def parent_dn(dn: str) -> str:
-    return ",".join(split_dn(dn)[1:])
+    return build_dn(parse_dn(dn)[1:])
 
 
 def rdn(dn: str) -> str:
-    return split_dn(dn)[0]
+    return build_rdn(parse_dn(dn)[0])
+
+
+def rdn_values(dn: str) -> Rdn:
+    """The (type, unescaped value) pairs of a DN's first RDN: what an entry must hold."""
+    return parse_dn(dn)[0]
+
+
+def _unescape(value: str) -> str:
+    """`\\,` -> `,`, and hex pairs (`\\2C`, `\\C3\\B8`) as the UTF-8 bytes they spell."""
+    if "\\" not in value:
+        return value
+    return _ESCAPE.sub(
+        lambda m: bytes.fromhex(m[1].replace("\\", "")).decode("utf-8", "replace")
+        if m[1]
+        else m[2],
+        value,
+    )
 
 
 def values(items: Iterable[str] | str | None) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The kinds of org record (CONTRACT section 2), shared by sources, store and mapping.
+"""The kinds of org record (docs/snapshot.md), shared by sources, store and mapping.
 
 Each kind is one frozen dataclass; the metadata on its fields (type, required, which
 kind an id refers to) is the single schema that the store checks snapshots against and
@@ -32,6 +32,12 @@ class FieldSpec:
     refers_to: tuple[str, ...]  # kinds whose ids this field must name
     choices: tuple[str, ...]
     default: Any
+
+    def choice_problem(self, value: Any) -> str | None:
+        """What is wrong with `value` for a field of fixed choices, if anything."""
+        if not self.choices or value in self.choices:
+            return None
+        return f"{value!r} is not one of {', '.join(self.choices)}"
 
 
 def _field(
@@ -198,23 +204,53 @@ def field_names(kind: str) -> list[str]:
     return [spec.name for spec in field_specs(kind)]
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A field value a source could not convert (a date not in `date_format`): the store
+    reports `problem` together with every other problem of the snapshot."""
+
+    value: Any
+    problem: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a record came from, and what its source found wrong with it as a whole (a
+    CSV row with fewer cells than the header: its fields cannot be trusted)."""
+
+    file: str
+    line: int | None = None
+    problem: str | None = None
+
+
 @dataclass
 class Snapshot:
     """What the sources said, before the store has checked it.
 
-    `origin` names where each kind's records came from (files or URLs), so that a
-    rejected record can be traced back to the export that carried it.
+    `origin` names where each kind's records came from (files or URLs), and `places`,
+    where a source knows it, the file and line of each record, so that a rejected
+    record can be traced back to the export that carried it.
     """
 
     records: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     origin: dict[str, str] = dataclasses.field(default_factory=dict)
+    places: dict[str, list[Place]] = dataclasses.field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return len(self.records.get(kind, ()))
 
+    def place(self, kind: str, index: int) -> Place:
+        """Where record `index` of `kind` came from: its line if known, else its source."""
+        places = self.places.get(kind, ())
+        return places[index] if index < len(places) else Place(self.origin.get(kind, kind))
+
+    def places_of(self, kind: str) -> list[Place]:
+        return [self.place(kind, index) for index in range(self.count(kind))]
+
     def merge(self, other: Snapshot) -> None:
         """Add another source's records; the store reports ids that clash."""
         for kind, records in other.records.items():
+            self.places[kind] = self.places_of(kind) + other.places_of(kind)
             self.records.setdefault(kind, []).extend(records)
             where = other.origin.get(kind, "?")
             self.origin[kind] = f"{self.origin[kind]}, {where}" if kind in self.origin else where

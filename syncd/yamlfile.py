@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from syncd.errors import ConfigError, Problem
+from syncd.yamlsafe import YamlRefused, compose_bounded
 
 DataPath = tuple[str | int, ...]
 
@@ -28,6 +29,7 @@ class YamlDoc:
     data: Any
     lines: dict[DataPath, int] = field(default_factory=dict)
     text: str = ""
+    text_lines: dict[DataPath, int] = field(default_factory=dict)  # where scalars' text starts
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -37,6 +39,11 @@ class YamlDoc:
                 return self.lines[path]
             path = path[:-1]
         return self.lines.get((), 1)
+
+    def text_line(self, path: Sequence[str | int]) -> int | None:
+        """The line a scalar's text starts on: for a block scalar (`|`, `>`) the line
+        after the indicator, so a template's own line numbers add up to the file's."""
+        return self.text_lines.get(tuple(path)) or self.line_of(path)
 
     def problem(self, path: Sequence[str | int], message: str) -> Problem:
         return Problem(self.file, self.line_of(path), format_path(path), message)
@@ -63,8 +70,12 @@ def load_yaml(path: Path, display_name: str | None = None) -> YamlDoc:
 
 
 def parse_yaml(text: str, name: str) -> YamlDoc:
+    """Parse `text`, with aliases capped (`compose_bounded`): nine lines of aliases to
+    aliases would otherwise cost minutes and gigabytes in the walk below."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_bounded(text)
+    except YamlRefused as exc:
+        raise ConfigError([Problem(name, exc.line, "", f"YAML: {exc.message}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -99,6 +110,9 @@ def _walk(node: yaml.Node, path: DataPath, doc: YamlDoc, problems: list[Problem]
             seen.add(key)
             doc.lines[child] = key_node.start_mark.line + 1
             _walk(value_node, child, doc, problems)
+    elif isinstance(node, yaml.ScalarNode):
+        block = node.style in ("|", ">")
+        doc.text_lines[path] = node.start_mark.line + (2 if block else 1)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _walk(item, (*path, index), doc, problems)

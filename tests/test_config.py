@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from syncd.cli import main
 from syncd.config import load_config, read_secret
+from syncd.cycle import load_checked
 from syncd.errors import ConfigError
-from tests.conftest import REPO
+from tests.conftest import REPO, write_json
 
 SECRET = "Sup3r-Secret-Value-42"
 
@@ -54,15 +56,21 @@ def problems_of(path: Path) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-def test_example_config_is_valid(capsys):
+@pytest.fixture
+def example_secret(monkeypatch):
+    """config.example.yaml reads the LDAP password from the environment."""
+    monkeypatch.setenv("SYNCD_LDAP_PASSWORD", SECRET)
+
+
+def test_example_config_is_valid(capsys, example_secret):
     assert main(["validate", "-c", str(REPO / "config.example.yaml")]) == 0
     assert "valid" in capsys.readouterr().out
 
 
-def test_config_from_environment_variable(monkeypatch, capsys):
+def test_config_from_environment_variable(monkeypatch, capsys, example_secret):
     monkeypatch.setenv("SYNCD_CONFIG", str(REPO / "config.example.yaml"))
     assert main(["validate", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"valid": True, "problems": []}
+    assert json.loads(capsys.readouterr().out) == {"valid": True, "problems": [], "notices": []}
 
 
 def test_relative_paths_follow_the_config_file(tmp_path):
@@ -165,10 +173,11 @@ def test_world_readable_secret_file_is_refused(tmp_path, capsys):
     assert (f"{path}:11: targets[0].password_file: ldap.secret is readable by others (0644), "
             "want 0640 or less") in out
     assert SECRET not in out + err
-    assert "1 problem(s) in 1 file(s); nothing was contacted" in out
+    assert "1 problem(s) in 1 file(s); no target was contacted" in out
 
 
-def test_password_and_password_file_together_is_an_error(tmp_path):
+def test_password_and_password_file_together_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("X", SECRET)
     secret_file(tmp_path)
     target = ldap_target("password_file: ldap.secret\n    password: ${env:X}")
     [problem] = problems_of(write(tmp_path, base(tmp_path) + target))
@@ -195,7 +204,7 @@ def test_csv_field_mapping_names_real_fields(tmp_path):
     assert "'given_nmae' is not a field of persons; did you mean 'given_name'?" in problem
 
 
-def test_validate_in_a_subprocess_uses_the_console_entry_point(tmp_path):
+def test_validate_in_a_subprocess_uses_the_console_entry_point(tmp_path, example_secret):
     import subprocess
     import sys
 
@@ -256,3 +265,119 @@ def test_a_store_url_with_a_password_is_refused_and_not_echoed(tmp_path, capsys,
 def test_an_unparsable_store_url_is_a_problem_not_a_crash(tmp_path):
     [problem] = problems_of(write(tmp_path, base(tmp_path) + "store:\n  url: 'postgres ql://x'\n"))
     assert "store.url: not a database URL" in problem
+
+
+@pytest.mark.parametrize(("value", "state"), [(None, "not set"), ("", "empty")])
+def test_a_secret_from_an_unset_environment_variable_is_a_problem(tmp_path, monkeypatch,
+                                                                  capsys, value, state):
+    monkeypatch.delenv("LDAP_PW", raising=False)
+    if value is not None:
+        monkeypatch.setenv("LDAP_PW", value)
+    path = write(tmp_path, base(tmp_path) + ldap_target("password: ${env:LDAP_PW}"))
+    assert problems_of(path) == [
+        f"{path}:11: targets[0].password: environment variable LDAP_PW is {state}"]
+    with pytest.raises(ConfigError):  # what a SIGHUP reload runs: it refuses the same
+        load_checked(path)
+
+
+def test_an_unset_store_password_variable_is_named_and_no_value_shown(tmp_path, monkeypatch,
+                                                                       capsys):
+    monkeypatch.delenv("PGPW", raising=False)
+    monkeypatch.setenv("OTHER", SECRET)
+    url = "postgresql+psycopg://syncd:${env:PGPW}@db/syncd"
+    path = write(tmp_path, base(tmp_path) + f"store:\n  url: '{url}'\n")
+    assert main(["validate", "-c", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}:6: store.url: environment variable PGPW is not set" in out
+    assert SECRET not in out + err
+
+
+def test_a_bearer_token_variable_is_checked_too(tmp_path, monkeypatch):
+    monkeypatch.delenv("HR_TOKEN", raising=False)
+    text = """sources:
+  - name: api
+    type: http
+    base_url: https://hr.example.org/api/
+    bearer: {token: "${env:HR_TOKEN}"}
+    kinds:
+      persons: {path: persons}
+"""
+    assert problems_of(write(tmp_path, text)) == [
+        f"{tmp_path / 'config.yaml'}:5: sources[0].bearer.token: "
+        "environment variable HR_TOKEN is not set"]
+
+
+def with_target_keys(tmp_path: Path, **keys: str) -> Path:
+    """A config whose LDAP target has `keys` in place of the defaults."""
+    secret_file(tmp_path)
+    target = ldap_target()
+    for key, value in keys.items():
+        target = re.sub(rf"^    {key}: .*$", f"    {key}: '{value}'", target, flags=re.M)
+        if f"    {key}: " not in target:
+            target += f"    {key}: {value}\n"
+    return write(tmp_path, base(tmp_path) + target)
+
+
+@pytest.mark.parametrize(("keys", "message"), [
+    ({"base_dn": "example.org"}, "base_dn: not a DN: 'example.org': cannot read "
+                                 "'example.org'; want e.g. dc=example,dc=org"),
+    ({"base_dn": "dc=example,,dc=org"}, "base_dn: not a DN: 'dc=example,,dc=org': cannot "
+                                        "read ',dc=org'"),
+    ({"bind_dn": "cn=admin,dc=example,"}, "bind_dn: not a DN: 'cn=admin,dc=example,': "
+                                          "cannot read ''"),
+    ({"bind_dn": "svc@example.org"}, "bind_dn: 'svc@example.org' is a user principal name, "
+                                     "which only Active Directory takes (flavour: ad)"),
+])
+def test_a_malformed_dn_is_a_problem_on_its_line(tmp_path, keys, message):
+    path = with_target_keys(tmp_path, **keys)
+    line = 12 if "base_dn" in keys else 10
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:{line}: targets[0].{message}")
+    with pytest.raises(ConfigError):  # and a SIGHUP reload refuses it too
+        load_checked(path)
+
+
+@pytest.mark.parametrize("bind_dn", [
+    "cn=syncd\\, service,ou=system,dc=example,dc=org",
+    "uid=Søren Ærø,dc=example,dc=org",
+    "cn=syncd, dc=example, dc=org",
+    "cn=Team #1,dc=example,dc=org",
+])
+def test_good_bind_names_pass(tmp_path, bind_dn):
+    config = load_config(with_target_keys(tmp_path, flavour="openldap", bind_dn=bind_dn))
+    assert config.targets[0].bind_dn == bind_dn
+
+
+@pytest.mark.parametrize("bind_dn", ["svc-syncd@example.org",
+                                     "CN=Svc Syncd,OU=Service Accounts,DC=corp,DC=example"])
+def test_active_directory_is_refused_until_supported_but_its_keys_are_checked(tmp_path,
+                                                                               bind_dn):
+    [problem] = problems_of(with_target_keys(tmp_path, flavour="ad", bind_dn=bind_dn))
+    assert "flavour ad (Active Directory) is not supported by this version" in problem
+
+
+@pytest.mark.parametrize("url", ["ldap://cn=admin:s3cret@127.0.0.1:389",
+                                 "ldapx://admin:s3cret@127.0.0.1"])
+def test_credentials_in_an_ldap_url_are_refused_and_never_echoed(tmp_path, url):
+    [problem] = problems_of(with_target_keys(tmp_path, url=url))
+    assert "a URL with credentials in it is refused" in problem
+    assert "s3cret" not in problem
+
+
+def test_validate_groups_alike_problems_and_json_lists_each(tmp_path, capsys, tiny_org):
+    secret_file(tmp_path)
+    path = write(tmp_path, base(tmp_path) + ldap_target())
+    write_json(tmp_path / "org.json", tiny_org)
+    mapping = (REPO / "mappings" / "openldap.yaml").read_text(encoding="utf-8")
+    (tmp_path / "mapping.yaml").write_text(
+        mapping.replace("\"{{ person.given_name }}\"", "\"{{ person.given_nmae }}\""),
+        encoding="utf-8")
+    assert main(["validate", "-c", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    [problem] = [line for line in out if "users.attributes.givenName" in line]
+    assert "(4 times: person p1 (Søren Ærø), person p2 (Åse Øster), person p3 (Jens Hansen), " \
+           "and 1 more)" in problem
+    assert out[out.index(problem) + 1].endswith("|     givenName: \"{{ person.given_nmae }}\"")
+    assert main(["validate", "--json", "-c", str(path)]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert len([p for p in problems if p["path"] == "users.attributes.givenName"]) == 4

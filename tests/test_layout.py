@@ -14,6 +14,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "errors": {"*"},
     "org": {"*"},
     "objects": {"*"},
+    "yamlsafe": {"*"},
+    "dateformat": {"*"},
     "yamlfile": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "yamlmodel": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "config": {"sources", "store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},

@@ -10,6 +10,7 @@ import pytest
 from syncd.cli import main
 from syncd.errors import ConfigError
 from syncd.mapping.rules import load_mapping
+from syncd.mapping.templating import TemplateError
 from tests.conftest import REPO, write_json
 
 SHIPPED = REPO / "mappings" / "openldap.yaml"
@@ -92,7 +93,7 @@ def test_validate_renders_every_template_against_the_store(config, capsys):
     assert main(["ingest", "-c", str(config)]) == 0
     capsys.readouterr()
     assert main(["validate", "-c", str(config)]) == 0  # port 1: nothing is contacted
-    assert "every template rendered against the store" in capsys.readouterr().out
+    assert "every template rendered against the sources" in capsys.readouterr().out
 
 
 def test_validate_reports_a_template_that_fails_for_one_person(config, tmp_path, tiny_org,
@@ -110,7 +111,8 @@ def test_validate_reports_a_template_that_fails_for_one_person(config, tmp_path,
     [problem] = report["problems"]
     assert (problem["file"], problem["line"], problem["path"]) == (
         str(mapping), line_of(mapping, "title:"), "users.attributes.title")
-    assert "person p5 (Émile Müller)" in problem["message"]  # the one without a job function
+    assert problem["subject"] == "person p5 (Émile Müller)"  # the one without a job function
+    assert problem["message"] == "an empty value has no attribute 'upper'"
 
 
 @pytest.mark.parametrize("payload", [
@@ -138,5 +140,32 @@ def test_validate_renders_against_a_sample_org_when_the_store_is_empty(config, t
     assert main(["validate", "--json", "-c", str(config)]) == 1
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert problems and all(p["path"] == "users.attributes.sn" for p in problems)
-    assert "person p" in problems[0]["message"]  # a person of the generated sample org
+    assert problems[0]["subject"].startswith("person p")  # one of the generated sample org
     assert not (tmp_path / "store.db").exists()
+
+
+@pytest.mark.parametrize(("block", "offset"), [
+    ("|\n      {% if primary %}\n      {{ primary.job_function }\n      {% endif %}", 2),
+    ("|\n      {{ primary.job_function }", 1),
+    (">\n      {{ primary.job_function }", 1),
+    ("\n      \"{{ primary.job_function }\"", 1),  # a quoted scalar on the next line
+])
+def test_errors_in_block_scalars_are_on_the_right_line(tmp_path, block, offset):
+    path = mapping_with(tmp_path, "title: \"{{ primary.job_function or '' }}\"",
+                        f"title: {block}")
+    with pytest.raises(ConfigError) as info:
+        load_mapping(path)
+    [problem] = info.value.problems
+    assert problem.line == line_of(path, "title:") + offset
+    lines = path.read_text().splitlines()
+    assert "primary.job_function }" in lines[problem.line - 1]
+
+
+def test_a_render_error_in_a_block_scalar_is_on_its_line(tmp_path):
+    path = mapping_with(tmp_path, "title: \"{{ primary.job_function or '' }}\"",
+                        "title: |\n      {% if person %}\n      {{ person.titel }}\n"
+                        "      {% endif %}")
+    title = load_mapping(path).attributes["title"]
+    with pytest.raises(TemplateError) as caught:
+        title.render({"person": object()}, label="person p1")
+    assert caught.value.problem.line == line_of(path, "person.titel")

@@ -12,6 +12,7 @@ from syncd.errors import SnapshotRejected, SourceError
 from syncd.org import Snapshot
 from syncd.sources import read_source
 from syncd.store import open_store
+from syncd.store.accept import accept
 
 EXPORT = {
     "afdelinger.csv": """\
@@ -174,8 +175,11 @@ def test_empty_file(tmp_path):
 def test_row_with_too_many_fields_names_the_line(tmp_path):
     bad = EXPORT["adresser.csv"] + "ad3;111;postal;Skolevej 2; 6000 Kolding;public\n"
     folder = write_export(tmp_path / "hr", adresser_csv=bad)
-    with pytest.raises(SourceError, match=r"adresser.csv:4: 6 fields, the header has 5"):
-        read_source(csv_source(folder))
+    with pytest.raises(SnapshotRejected) as caught:
+        accept(read_source(csv_source(folder)))
+    [problem] = caught.value.problems
+    assert str(problem).startswith(f"{folder / 'adresser.csv'}:4: addresses 'ad3': 6 fields, "
+                                   "the header has 5")
 
 
 def test_malformed_quoting_names_the_line(tmp_path):
@@ -191,8 +195,12 @@ def test_bad_dates_and_yes_no_values_reach_the_store_with_kind_and_id(tmp_path):
     store = open_store(f"sqlite:///{tmp_path}/s.db")
     with pytest.raises(SnapshotRejected) as caught:
         store.ingest(read_source(csv_source(folder)), sources="hr", max_shrink=0.1)
-    assert "engagements 'A2': valid_from: '31-02-2024' is not an ISO date" in str(caught.value)
-    assert "engagements 'A2': primary: want true or false, got 'Måske'" in str(caught.value)
+    where = f"{folder / 'ansaettelser.csv'}:3"
+    assert [str(p) for p in caught.value.problems] == [
+        f"{where}: primary: engagements 'A2': 'Måske' is neither true (1, true, yes, ja, j, x: "
+        "the source's true_values) nor false (0, false, no, nej, n or empty)",
+        f"{where}: valid_from: engagements 'A2': date '31-02-2024' is not a date (day is out "
+        "of range for month)"]
     store.close()
 
 

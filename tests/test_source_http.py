@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from syncd.config import HttpSource
-from syncd.errors import SourceError
+from syncd.config import HttpSource, load_config
+from syncd.errors import ConfigError, SourceError
 from syncd.sources import http, read_source
 from syncd.store import open_store
 from tests.fixtures_http import (
@@ -172,6 +176,94 @@ def test_credentials_in_base_url_are_refused_and_not_shown(api):
     assert "url-secret" not in str(caught.value.errors()[0]["msg"])
 
 
+@pytest.mark.parametrize("base_url", [
+    "ftp://syncd:url-secret-9c@hr.example.org/api",  # wrong scheme and a password
+    "HTTPS://syncd:url-secret-9c@hr.example.org",
+    "syncd:url-secret-9c@hr.example.org/api",  # no scheme at all
+])
+def test_credentials_are_refused_whatever_the_scheme_and_never_echoed(api, base_url):
+    with pytest.raises(ValidationError) as caught:
+        source(api, "api", persons_only(), bearer=None, base_url=base_url)
+    messages = [error["msg"] for error in caught.value.errors()]
+    assert messages == ["Value error, credentials do not belong in the URL: use bearer or basic"]
+
+
+def test_validate_never_shows_a_password_in_a_wrong_scheme_url(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""\
+store: {{url: "sqlite:///{tmp_path}/store.db"}}
+sources:
+  - name: hr
+    type: http
+    base_url: ftp://syncd:url-secret-9c@hr.example.org/api
+    kinds: {{persons: {{path: persons}}}}
+targets: []
+""", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert "url-secret" not in str(caught.value)
+    assert f"{config}:5: sources[0].base_url: credentials do not belong in the URL" \
+        in str(caught.value)
+
+
+@pytest.mark.parametrize("base_url, got", [
+    ("htps://hr.example.org/api?token=url-secret-9c", "got htps://"),
+    ("hr.example.org/api", "got no scheme"),
+])
+def test_a_wrong_scheme_names_the_scheme_only(api, base_url, got):
+    with pytest.raises(ValidationError) as caught:
+        source(api, "api", persons_only(), base_url=base_url)
+    assert [error["msg"] for error in caught.value.errors()] == [
+        f"Value error, must start with http:// or https://, {got}"]
+
+
+def test_a_token_in_the_query_is_in_no_log_line_or_message(api, caplog):
+    kinds = persons_only(path="flaky/persons?fail=5&key=secret&token=query-secret-3f")
+    with caplog.at_level(logging.DEBUG), pytest.raises(SourceError) as caught:
+        read_source(source(api, "", kinds, retries=1))
+    retried = [record.getMessage() for record in caplog.records if "retry 1 of 1" in
+               record.getMessage()]
+    assert retried and "query-secret" not in "".join(retried)
+    assert "&token=***: 500 Internal Server Error" in str(caught.value)
+    assert "query-secret" not in str(caught.value)
+
+
+def test_json_nested_too_deeply_is_a_source_error(tmp_path):
+    body = b'{"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with serving(body) as url:
+        config = {"name": "hr", "type": "http", "base_url": url,
+                  "kinds": {"persons": {"path": "persons"}}}
+        with pytest.raises(SourceError) as caught:
+            read_source(HttpSource.model_validate(config))
+    assert str(caught.value) == (f"hr: GET {url}/persons: the answer's JSON is nested too "
+                                 "deeply to read")
+
+
+@contextmanager
+def serving(body: bytes) -> Iterator[str]:
+    """A real local HTTP server answering every GET with `body` as JSON."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_missing_token_file_is_a_source_error(api, tmp_path):
     with pytest.raises(SourceError, match=r"hr: bearer.token: cannot read .*/nope: No such"):
         read_source(source(api, "api", persons_only(),
@@ -186,7 +278,7 @@ def test_retries_recover_from_transient_server_errors(api):
 
 def test_retries_give_up_with_the_status(api):
     kinds = persons_only(path="flaky/persons?fail=5&key=give-up")
-    with pytest.raises(SourceError, match=r"/flaky/persons\?fail=5&key=give-up: "
+    with pytest.raises(SourceError, match=r"/flaky/persons\?fail=5&key=\*\*\*: "
                                           r"500 Internal Server Error after 2 attempts"):
         read_source(source(api, "", kinds, retries=1))
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -87,7 +88,7 @@ def seeded(slapd: Slapd) -> Slapd:
 
 @pytest.fixture
 def directory(seeded: Slapd) -> Iterator[LdapDirectory]:
-    target = LdapDirectory(config(seeded.url), seeded.admin_password, timeout=5)
+    target = LdapDirectory(config(seeded.url, timeout=5), seeded.admin_password)
     yield target
     target.close()
 
@@ -337,7 +338,7 @@ def test_a_wrong_password_is_unavailable_and_never_shown(seeded: Slapd) -> None:
 
 def test_nothing_listening_is_unavailable_naming_the_url() -> None:
     url = f"ldap://127.0.0.1:{free_port()}"
-    target = LdapDirectory(config(url), "secret", retries=2)
+    target = LdapDirectory(config(url, retries=2), "secret")
     started = time.monotonic()
     with pytest.raises(TargetUnavailable) as raised:
         target.apply(user("x"))
@@ -407,7 +408,7 @@ class DroppingProxy:
 
 def test_a_write_whose_answer_was_lost_is_checked_not_resent(seeded: Slapd) -> None:
     proxy = DroppingProxy(seeded.port)
-    target = LdapDirectory(config(proxy.url), seeded.admin_password, timeout=5)
+    target = LdapDirectory(config(proxy.url, timeout=5), seeded.admin_password)
     group, aase = f"cn=staff,{GROUPS}", f"uid=aase,{PEOPLE}"
     try:
         target.read(["cn"])  # connected and bound
@@ -445,24 +446,29 @@ def test_a_write_whose_answer_was_lost_is_checked_not_resent(seeded: Slapd) -> N
 # -- TLS -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tls_slapd(seeded: Slapd, tmp_path: Path) -> tuple[Slapd, Path]:
-    """The seeded slapd with StartTLS: a throw-away CA and a certificate for 127.0.0.1."""
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA, and a certificate and key for 127.0.0.1 signed by it."""
     program = shutil.which("openssl")
     if program is None:
         raise RuntimeError("openssl is not installed (Debian package openssl)")
 
     def openssl(command: str) -> None:
-        subprocess.run([program, *command.split()], cwd=tmp_path, check=True, capture_output=True)
+        subprocess.run([program, *command.split()], cwd=folder, check=True, capture_output=True)
 
     openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca -keyout ca.key -out ca.pem")
     openssl("req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr")
-    (tmp_path / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    (folder / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     openssl(
         "x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
         " -extfile ext -out server.pem"
     )
-    ca, key, cert = tmp_path / "ca.pem", tmp_path / "server.key", tmp_path / "server.pem"
+    return folder / "ca.pem", folder / "server.pem", folder / "server.key"
+
+
+@pytest.fixture
+def tls_slapd(seeded: Slapd, tmp_path: Path) -> tuple[Slapd, Path]:
+    """The seeded slapd with StartTLS: a throw-away CA and a certificate for 127.0.0.1."""
+    ca, cert, key = make_certificates(tmp_path)
     settings = [
         ("olcTLSCACertificateFile", ca),
         ("olcTLSCertificateFile", cert),
@@ -488,7 +494,7 @@ def test_start_tls_verifies_the_certificate(tls_slapd: tuple[Slapd, Path]) -> No
     assert verified.read(["uid"])
     verified.close()
 
-    unknown_ca = LdapDirectory(config(server.url, start_tls=True), "secret", retries=0)
+    unknown_ca = LdapDirectory(config(server.url, start_tls=True, retries=0), "secret")
     with pytest.raises(TargetUnavailable, match="certificate verify failed"):
         unknown_ca.read(["uid"])
 
@@ -501,3 +507,127 @@ def test_start_tls_verifies_the_certificate(tls_slapd: tuple[Slapd, Path]) -> No
     )
     with pytest.raises(TargetUnavailable, match=r"tls_ca_file .*no: invalid CA public key file"):
         missing.read(["uid"])
+
+
+# -- member changes after a move (refint and memberof) -----------------------------------
+
+PAYROLL = f"ou=Løn\\, Personale \\+ HR,{BASE}"  # slapd hands it back as ou=Løn\2C ... \2B HR
+
+
+def move_jens_and_drop_soren(directory: LdapDirectory) -> None:
+    """A plan made before the move: jens moves to the payroll OU, soren leaves staff.
+    refint rewrites jens's member value when he is renamed, before the group's delta."""
+    directory.apply(
+        Change(Action.CREATE, "ou", PAYROLL, PAYROLL, attributes=[
+            AttrChange("objectClass", (), ("organizationalUnit",), multi=True),
+            AttrChange("ou", (), ("Løn, Personale + HR",)),
+        ])
+    )  # fmt: skip
+    moved = f"uid=jens,{PAYROLL}"
+    directory.apply(Change(Action.MOVE, "user", "jens", f"uid=jens,{PEOPLE}", new_dn=moved))
+    before = (f"uid=soren,{PEOPLE}", f"uid=jens,{PEOPLE}")
+    directory.apply(
+        Change(
+            Action.UPDATE,
+            "group",
+            "staff",
+            f"cn=staff,{GROUPS}",
+            attributes=[AttrChange("member", before, (moved,), multi=True)],
+        )
+    )
+
+
+@pytest.mark.parametrize("control", ["permissive modify", "ignored"])
+def test_member_changes_after_a_move_tolerate_what_refint_did(
+    directory: LdapDirectory, seeded: Slapd, control: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if control == "ignored":  # as on a server that ignores the control: refused, re-read
+        monkeypatch.setattr("syncd.targets.ldap.MODIFY_CONTROLS", None)
+
+    move_jens_and_drop_soren(directory)  # refused attributeOrValueExists before the fix
+
+    members = server_values(seeded, f"cn=staff,{GROUPS}", "member")
+    assert members == ["uid=jens,ou=Løn\\2C Personale \\2B HR,dc=example,dc=org"]  # soren out
+    assert server_values(seeded, f"uid=soren,{PEOPLE}", "memberOf") == []
+    assert server_values(seeded, f"uid=jens,{PAYROLL}", "memberOf") == [f"cn=staff,{GROUPS}"]
+
+
+def test_a_rename_to_a_multi_valued_rdn_with_specials(
+    directory: LdapDirectory, seeded: Slapd
+) -> None:
+    directory.apply(user("aase"))
+    new = f"uid=Åse\\, \\#1 \\+ Co+cn=Extra,{FORMER}"
+    directory.apply(
+        Change(
+            Action.DISABLE, "user", "aase", f"uid=aase,{PEOPLE}", new_dn=new,
+            attributes=[
+                AttrChange("uid", ("aase",), ("Åse, #1 + Co",)),
+                AttrChange("cn", ("User aase",), ("User aase", "Extra"), multi=True),
+            ],
+        )
+    )  # fmt: skip
+    assert server_values(seeded, new, "uid") == ["Åse, #1 + Co"]  # modify_dn set both
+    assert server_values(seeded, new, "cn") == ["Extra", "User aase"]
+
+
+# -- what is at the URL ------------------------------------------------------------------
+
+NOT_LDAP = Path(__file__).parent / "servers" / "not_ldap.py"
+
+
+@contextlib.contextmanager
+def not_ldap(*args: str) -> Iterator[str]:
+    """tests/servers/not_ldap.py running on a free port; yields its host:port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(NOT_LDAP), str(port), *args], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_web_server_at_the_url_is_not_an_ldap_server() -> None:
+    with not_ldap("http") as address:
+        url = f"ldap://{address}"
+        target = LdapDirectory(config(url), "secret")
+        started = time.monotonic()
+        with pytest.raises(TargetUnavailable) as raised:
+            target.read(["uid"])  # was KeyError: (1, 20), reported as a bug
+    assert str(raised.value) == f"target ldap: not an LDAP server at {url}"
+    assert time.monotonic() - started < 2  # not retried: it will not become LDAP
+
+
+def test_an_ldap_url_at_a_tls_port_suggests_ldaps(tmp_path: Path) -> None:
+    _, cert, key = make_certificates(tmp_path)
+    with not_ldap("tls", str(cert), str(key)) as address:
+        target = LdapDirectory(config(f"ldap://{address}"), "secret")
+        with pytest.raises(TargetUnavailable) as raised:
+            target.read(["uid"])
+    assert str(raised.value) == (
+        f"target ldap: ldap://{address} answers only in TLS: did you mean ldaps://{address}?"
+    )
+
+
+def test_a_missing_base_dn_lists_the_naming_contexts(seeded: Slapd) -> None:
+    target = LdapDirectory(config(seeded.url, base_dn="dc=kolding,dc=dk"), "secret")
+    with pytest.raises(TargetUnavailable) as raised:
+        target.read(["uid"])
+    target.close()
+    assert str(raised.value) == (
+        f"target ldap: base_dn dc=kolding,dc=dk does not exist on {seeded.url}; "
+        "its naming contexts: dc=example,dc=org"
+    )
+
+
+def test_timeout_and_retries_come_from_the_config() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
+        target = LdapDirectory(config(url, timeout=1, retries=1), "secret")
+        started = time.monotonic()
+        with pytest.raises(TargetUnavailable, match=r"timed out \(2 attempts\)$"):
+            target.read(["uid"])
+    assert 2 <= time.monotonic() - started < 4  # two 1 s waits and one 0.2 s backoff

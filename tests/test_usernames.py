@@ -9,6 +9,7 @@ from syncd.mapping.usernames import (
     LAST_NUMBER,
     UsernameError,
     UsernamePolicy,
+    could_have_made,
     generate_username,
     name_parts,
 )
@@ -65,24 +66,49 @@ def test_name_parts_of_several_surnames_and_odd_characters():
     assert parts["nickname"] == ""
 
 
-def test_name_parts_of_an_empty_or_non_latin_name():
-    parts = name_parts("李", "", None)
-    assert (parts["first"], parts["last"], parts["middle"], parts["given"]) == ("", "", [], "")
-
-
 @pytest.mark.parametrize(
     ("given", "surname", "expected"),
     [
-        ("Søren", "Ærø", "soerenaeroe"),
-        ("Åse", "Øster", "aaseoester"),
-        ("Émile", "Müller", "emilemuller"),
-        ("Zoë", "Brønd", "zoebroend"),
-        ("Bjørn", "Straße", "bjoernstrasse"),
+        ("Søren", "Ærø", "soeren.aeroe"),
+        ("Åse", "Øster", "aase.oester"),
+        ("Émile", "Müller", "emile.muller"),
+        ("Zoë", "Brønd", "zoe.broend"),
+        ("Bjørn", "Straße", "bjoern.strasse"),
+        ("Αλέξανδρος", "Παπαδόπουλος", "alexandros.papadopoylos"),
+        ("Пётр", "Чайковский", "petr.chaykovskiy"),
+        ("小龙", "李", "xiaolong.li"),
+        ("Anne 🙂", "Hansen", "anne.hansen"),
+        ("Anne", "", "anne"),  # no trailing dot
     ],
 )
-def test_letters_are_transliterated(given, surname, expected):
-    full = policy("{{ first }}.{{ last }}", max_length=20)
+def test_every_script_is_transliterated_and_pattern_dots_kept(given, surname, expected):
+    full = policy("{{ first }}.{{ last }}", max_length=30)
     assert make(given, surname, set(), full) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("{{ first }}.{{ last }}", "anne.hansen"),
+        ("{{ first }}-{{ last }}", "anne-hansen"),
+        ("{{ first }}_{{ last }}", "anne_hansen"),
+        ("{{ first }}.{{ middle_initials }}.{{ last }}", "anne.hansen"),  # no middle name
+        ("{{ first|upper }}.{{ last }}-{{ 'Ø' }}", "anne.hansen"),  # cut, no trailing dash
+        ("{{ first }} {{ last }}!", "annehansen"),  # other characters go
+        (".{{ first }}{{ last }}.", "annehansen"),
+        ("{{ first }}.{{ last[:5] }}.{{ 'xx' }}", "anne.hanse"),  # cut, no trailing dot
+    ],
+)
+def test_separators_a_pattern_puts_in_are_kept(pattern, expected):
+    assert make("Anne", "Hansen", set(), policy(pattern, max_length=11)) == expected
+
+
+@pytest.mark.parametrize(("given", "surname"), [("🙂", ""), ("🙂", "🎉"), ("", ""), ("123", "!")])
+def test_a_name_without_letters_says_so(given, surname):
+    with pytest.raises(UsernameError) as caught:
+        make(given, surname, set())
+    assert caught.value.message == "the name has no letters to make a username from"
+    assert str(caught.value) == f"person {given}: the name has no letters to make a username from"
 
 
 def test_same_name_gets_different_usernames():
@@ -117,16 +143,11 @@ def test_max_length_keeps_the_number_and_cuts_the_stem():
     assert len(set(names)) == len(names)
 
 
-def test_pattern_output_is_cleaned_to_lower_case_ascii():
-    rules = policy("{{ first|upper }}.{{ last }}-{{ 'Ø' }}")
-    assert make("Anne", "Sørensen", set(), rules) == "annesoerense"
-
-
 def test_empty_candidates_are_skipped():
     rules = policy("{{ nickname }}", "{{ first }}", numbered="{{ first }}{{ n }}")
     assert make("Anne", "Hansen", set(), rules) == "anne"
-    with pytest.raises(UsernameError, match=r"^person 李: no free username"):
-        make("李", "", set(), rules)  # a bare number is no username
+    with pytest.raises(UsernameError, match=r"^person Anne: no free username"):
+        make("Anne", "Hansen", set(), policy("{{ nickname }}", numbered="{{ nickname }}{{ n }}"))
 
 
 def test_deterministic():
@@ -154,3 +175,19 @@ def test_all_numbers_taken_names_the_person():
 def test_without_numbered_pattern_running_out_is_an_error():
     with pytest.raises(UsernameError):
         make("Jens", "Hansen", {"jensh"}, policy("{{ first }}{{ last[:1] }}"))
+
+
+@pytest.mark.parametrize(
+    ("username", "given", "surname", "expected"),
+    [
+        ("jensh", "Jens", "Hansen", True),
+        ("jenhan", "Jens", "Hansen", True),  # a later pattern
+        ("jensh7", "Jens", "Hansen", True),  # the numbered pattern
+        ("jens.hansen", "Jens", "Hansen", False),  # other patterns made it
+        ("jensh1000", "Jens", "Hansen", False),
+        ("annes", "Anne", "Hansen", False),  # made from a name since changed
+    ],
+)
+def test_could_have_made(username, given, surname, expected):
+    parts = name_parts(given, surname, None)
+    assert could_have_made(username, parts, DEFAULT, label="x") is expected

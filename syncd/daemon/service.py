@@ -9,6 +9,7 @@ signals, pings the systemd watchdog and reloads: the work happens in the jobs.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -18,21 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd import logs, metrics
-from syncd.config import Config, Schedule, crontab_fields, seconds
-from syncd.cycle import Loaded, Outcome, TargetConfig, ingest, load_checked, run_cycle
+from syncd.config import Config, Schedule, seconds
+from syncd.cycle import Loaded, Outcome, TargetConfig, check, ingest, load_checked, run_cycle
+from syncd.daemon.cron import CrontabTrigger
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
-from syncd.errors import BindRefused, GuardTripped, SnapshotRejected, SyncdError
+from syncd.daemon.progress import Progress
+from syncd.errors import BindRefused, ConfigError, GuardTripped, SnapshotRejected, SyncdError
 from syncd.store import Busy, open_store
 
 log = logging.getLogger("syncd.daemon")
 
 RETRY_FIRST = 30.0  # seconds before a failed target is tried again; doubles per failure
+STALL_AFTER = 600.0  # seconds without progress before a cycle counts as stuck
+STOP_GRACE = 15.0  # seconds a stop waits for running cycles before abandoning them
 
 
 @dataclass
@@ -40,12 +44,13 @@ class TargetState:
     """What /status and /readyz say about one target."""
 
     last_run: datetime | None = None
-    result: str | None = None  # success | failure | guarded
+    result: str | None = None  # success | partial | failure | guarded
     stage: str | None = None  # where a failed cycle failed: ingest, plan, apply
     error: str | None = None
     duration: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
     failures: int = 0  # in a row
+    skipped: str | None = None  # when and why the last cycle was skipped (target busy)
 
 
 class Daemon:
@@ -59,8 +64,11 @@ class Daemon:
         self.stopping = threading.Event()
         self.reload_wanted = threading.Event()
         self.reload_error: str | None = None
+        self.reloader: threading.Thread | None = None
         self.loaded_at = datetime.now(UTC)
         self.notifier = Notifier()
+        self.progress = Progress(STALL_AFTER)
+        self.stall_reported = False
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -85,27 +93,63 @@ class Daemon:
                  self.http.address)
         tick = min(1.0, self.notifier.watchdog_interval() or 1.0)
         while not self.stopping.wait(tick):
-            self.notifier.watchdog()
-            if self.reload_wanted.is_set():
-                self.reload_wanted.clear()
-                self.reload()
+            self._watchdog()
+            if self.reload_wanted.is_set() and not self._reloading():
+                self.reload_wanted.clear()  # a SIGHUP during a reload waits for it
+                # checking renders every mapping against the org: the watchdog must not
+                # starve while a large one renders, so the check has its own thread
+                self.reloader = threading.Thread(target=self.reload, name="reload")
+                self.reloader.start()
         return self._stop()
+
+    def _watchdog(self) -> None:
+        """Ping systemd's watchdog only while cycles make progress: a stuck one gets the
+        daemon restarted (after WatchdogSec) instead of a daemon that syncs nothing."""
+        stalls = self.progress.stalls()
+        if not stalls:
+            self.stall_reported = False
+            self.notifier.watchdog()
+            return
+        if not self.stall_reported:
+            self.stall_reported = True
+            log.error("%s; no longer pinging the systemd watchdog, so systemd restarts "
+                      "syncd (the next start finishes the cycle's work)",
+                      "; ".join(map(str, stalls)))
+
+    def _reloading(self) -> bool:
+        return self.reloader is not None and self.reloader.is_alive()
 
     def _stop(self) -> int:
         log.info("stopping: letting running cycles finish the object in hand")
         self.notifier.stopping()
-        self.scheduler.shutdown(wait=True)
+        self.scheduler.shutdown(wait=False)
+        if not self.progress.wait_idle(STOP_GRACE):
+            stuck = "; ".join(str(s) for s in self.progress.stalls(after=0))
+            log.error("stopping: %s; abandoned after %gs (the next start finishes its "
+                      "work)", stuck, STOP_GRACE)
+            self.http.stop()
+            logging.shutdown()
+            os._exit(1)  # a thread stuck in a call cannot be interrupted; exit anyway
+        if self.reloader is not None:
+            self.reloader.join(STOP_GRACE)
         self.http.stop()
         self.store.close()
         log.info("stopped cleanly")
         return 0
 
     def reload(self) -> None:
-        """Validate the new config and every mapping first; only a valid one replaces the
-        running one (from each target's next cycle)."""
+        """Check the new config as `syncd validate` does first (every mapping compiled and
+        rendered); only a valid one replaces the running one (from each target's next
+        cycle). A source that cannot be read now is logged, not a reason to refuse: its
+        cycles fail at ingest whatever the config says."""
         self.notifier.reloading()
         try:
             loaded = load_checked(self.config_path)
+            checked = check(loaded.config, self.store, date.today())
+            for problem in checked.problems[:checked.source_problems]:
+                log.warning("reload: %s", problem)
+            if checked.template_problems:
+                raise ConfigError(checked.template_problems)
         except Exception as exc:  # ConfigError, or a bug: either way the old config stays
             self.reload_error = str(exc)
             metrics.CONFIG_RELOAD_OK.set(0)
@@ -173,8 +217,12 @@ class Daemon:
                 return
             loaded = self.loaded  # a reload takes effect from the next cycle
             target = next((t for t in loaded.config.targets if t.name == name), None)
-            if target is not None:
+            if target is None:
+                return
+            try:
                 self._cycle(loaded, target)
+            finally:
+                self.progress.finish(name)
 
     @property
     def config(self) -> Config:
@@ -185,16 +233,26 @@ class Daemon:
         state = self.states.get(target.name) or TargetState()
         started = time.monotonic()
         stage = ["ingest"]
+
+        def on_stage(name: str) -> None:
+            stage.append(name)
+            self.progress.stage(target.name, name)
+
+        def should_stop() -> bool:  # asked before each change: a sign of progress
+            self.progress.beat(target.name)
+            return self.stopping.is_set()
+
+        self.progress.start(target.name)
         try:
             self._ingest(config)
             outcome = run_cycle(config, self.store, self.store.org(date.today()), target,
                                 mapping=loaded.mappings[target.name],
-                                should_stop=self.stopping.is_set, on_stage=stage.append)
+                                should_stop=should_stop, on_stage=on_stage)
         except Busy as exc:
             if exc.name != f"target {target.name}":
                 self._failed(target, state, stage[-1], exc, time.monotonic() - started)
                 return
-            log.info("cycle %s skipped: %s", target.name, exc)  # an apply by hand, say
+            self._skipped(target, state, exc)  # an apply by hand, say
             return
         except SyncdError as exc:
             self._failed(target, state, stage[-1], exc, time.monotonic() - started)
@@ -239,9 +297,12 @@ class Daemon:
         counts = {**plan.summary(), "applied": len(outcome.applied),
                   "refused": len(outcome.rejected), "held": len(outcome.held),
                   "render_errors": len(plan.errors), "left_for_next_cycle": outcome.stopped}
-        self._record(state, result, None, None, duration, counts)
+        undone = outcome.undone() if result == "partial" else None
+        self._record(state, result, "apply" if undone else None, undone, duration, counts)
         state.failures = 0
-        log.info("cycle %s: %s in %.1fs", target.name, result, duration,
+        log.log(logging.WARNING if undone else logging.INFO, "cycle %s: %s in %.1fs%s",
+                target.name, result, duration, f": {undone}, tried again next cycle"
+                if undone else "",
                  extra={"fields": {"target": target.name, "result": result,
                                    "duration_seconds": round(duration, 3), **counts}})
 
@@ -257,6 +318,14 @@ class Daemon:
                   exc, when, extra={"fields": {"target": target.name, "result": "failure",
                                                "stage": stage,
                                                "duration_seconds": round(duration, 3)}})
+
+    def _skipped(self, target: TargetConfig, state: TargetState, exc: Busy) -> None:
+        """Another process applies to this target now: say so in /status and try again
+        soon, keeping the last cycle's result (nothing was done, nothing failed)."""
+        state.skipped = f"{datetime.now(UTC).isoformat()}: {exc}"
+        retry_at = self._retry_at(target.name, 1, exc)
+        when = f"retrying at {retry_at:%H:%M:%S}" if retry_at else "next try at the next run"
+        log.warning("cycle %s skipped: %s; %s", target.name, exc, when)
 
     def _retry_at(self, name: str, failures: int, exc: Exception) -> datetime | None:
         """An early retry after 30 s, 60 s, ... when it comes before the next scheduled run;
@@ -275,6 +344,7 @@ class Daemon:
                 duration: float, counts: dict[str, int]) -> None:
         state.last_run = datetime.now(UTC)
         state.result, state.stage, state.error = result, stage, error
+        state.skipped = None
         state.duration, state.counts = duration, counts
         states = list(self.states.items())
         summary = ", ".join(f"{name} {s.result or 'pending'}" for name, s in states)
@@ -291,19 +361,23 @@ class Daemon:
         }
 
     def ready(self) -> tuple[bool, str]:
+        stalls = self.progress.stalls()
+        if stalls:
+            return False, "; ".join(map(str, stalls))
         waiting = [n for n, s in self.states.items() if s.result is None]
-        failing = [n for n, s in self.states.items() if s.result not in (None, "success")]
+        failing = [f"{n} {s.result}" + (f" ({s.error})" if s.error else "")
+                   for n, s in self.states.items() if s.result not in (None, "success")]
         if failing:
-            return False, "last cycle not successful: " + ", ".join(failing)
+            return False, "last cycle not successful: " + "; ".join(failing)
         if waiting:
             return False, "no cycle finished yet: " + ", ".join(waiting)
         return True, "ready"
 
 
-def _trigger(schedule: Schedule) -> CronTrigger | IntervalTrigger:
+def _trigger(schedule: Schedule) -> CrontabTrigger | IntervalTrigger:
     jitter = seconds(schedule.jitter) or None
     if schedule.cron:
-        return CronTrigger(**crontab_fields(schedule.cron), timezone=UTC, jitter=jitter)
+        return CrontabTrigger(schedule.cron.strip(), timezone=UTC, jitter=jitter)
     return IntervalTrigger(seconds=schedule.interval_seconds, jitter=jitter, timezone=UTC)
 
 
@@ -315,5 +389,6 @@ def _state_json(state: TargetState, next_run: datetime | None) -> dict[str, Any]
         "error": state.error,
         "duration_seconds": round(state.duration, 3) if state.duration is not None else None,
         "counts": state.counts,
+        "skipped": state.skipped,
         "next_run": next_run.isoformat() if next_run else None,
     }

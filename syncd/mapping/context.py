@@ -60,5 +60,7 @@ def common_context(day: date, base_dn: str, variables: dict[str, Any]) -> dict[s
     return {"today": day, "base_dn": base_dn, "vars": variables}
 
 
-def unit_context(unit: Unit | None, common: dict[str, Any]) -> dict[str, Any]:
-    return {**common, "unit": unit}
+def unit_context(unit: Unit | None, common: dict[str, Any], unit_slug: str | None = None
+                 ) -> dict[str, Any]:
+    """`unit_slug` is the unit's distinct group name (`syncd.mapping.unitnames`)."""
+    return {**common, "unit": unit, "unit_slug": unit_slug}

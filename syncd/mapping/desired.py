@@ -12,7 +12,7 @@ which may name other people's entries (`manager_dn`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,14 @@ from syncd.errors import Problem
 from syncd.mapping.context import common_context, person_context, unit_context
 from syncd.mapping.rules import CompiledGroup, CompiledMapping
 from syncd.mapping.templating import Template, TemplateError
-from syncd.mapping.usernames import UsernameError, generate_username, name_parts
+from syncd.mapping.unitnames import unit_slugs
+from syncd.mapping.usernames import (
+    UsernameError,
+    UsernamePolicy,
+    could_have_made,
+    generate_username,
+    name_parts,
+)
 from syncd.objects import (
     ACTIVE,
     DELETED,
@@ -31,12 +38,14 @@ from syncd.objects import (
     USER,
     Attrs,
     Entry,
+    InvalidDn,
     Owned,
     Wanted,
     norm_dn,
+    rdn_values,
     values,
 )
-from syncd.org import Person
+from syncd.org import Person, Unit
 from syncd.store import OrgView
 
 
@@ -46,6 +55,7 @@ class Desired:
     problems: list[Problem] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)  # person ids left exactly as they are
     frozen_groups: set[str] = field(default_factory=set)  # group keys never orphan-deleted
+    notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
 
 
 @dataclass
@@ -72,9 +82,14 @@ def desired_state(
     known: dict[str, Owned],
     taken: set[str],
     lookup: Lookup,
+    known_groups: Mapping[str, Owned] | None = None,
 ) -> Desired:
-    """Every OU, user and group the mapping wants in one target on `org.day`."""
-    return _Builder(org, mapping, base_dn, variables, known, taken, lookup).build()
+    """Every OU, user and group the mapping wants in one target on `org.day`.
+
+    `known` and `known_groups` are the registry's users (by person id) and groups (by
+    group key): usernames and unit group names once given are kept."""
+    return _Builder(org, mapping, base_dn, variables, known, taken, lookup,
+                    known_groups or {}).build()
 
 
 @dataclass
@@ -86,6 +101,7 @@ class _Builder:
     known: dict[str, Owned]
     taken: set[str]
     lookup: Lookup
+    known_groups: Mapping[str, Owned]
 
     def __post_init__(self) -> None:
         self.taken = {name.lower() for name in self.taken}
@@ -94,6 +110,7 @@ class _Builder:
         self.adopted: dict[str, str] = {}  # DN -> the person who adopts it
         self.out = Desired()
         self.unit_dns: dict[str, str] = {}
+        self.unit_slugs = unit_slugs(self.org.units, self.org.day, self._unit_names_given())
 
     def build(self) -> Desired:
         self._containers()
@@ -104,7 +121,36 @@ class _Builder:
         self._all_groups([a for a in accounts
                           if a.state == ACTIVE and a.person_id not in self.out.frozen])
         self._one_object_per_dn()
+        self._notice_username_patterns()
         return self.out
+
+    def _unit_names_given(self) -> dict[str, str]:
+        """Unit id -> the name its groups were given, as the registry recorded it."""
+        rules = [f"{group.rule.name}:" for group in self.mapping.groups]
+        return {key.removeprefix(rule): owned.username
+                for key, owned in sorted(self.known_groups.items()) if owned.username
+                for rule in rules if key.startswith(rule)}
+
+    def _notice_username_patterns(self) -> None:
+        """Usernames are never changed, so an edited pattern applies to new accounts only;
+        say so, rather than let a sysadmin wait for renames that never come."""
+        policy, persons = self.mapping.usernames, self.org.persons
+        kept = [known for pid, known in self.known.items()
+                if pid in persons and known.state != DELETED and known.username
+                and not self._could_have_made(known.username, persons[pid], policy)]
+        if kept:
+            self.out.notices.append(
+                f"username patterns: {len(kept)} existing account(s) have a username the "
+                f"current patterns would not make (e.g. {kept[0].username!r}): the patterns "
+                "changed, or the person was renamed or adopted; usernames are never "
+                "changed, so the patterns apply to new accounts only")
+
+    def _could_have_made(self, username: str, person: Person, policy: UsernamePolicy) -> bool:
+        parts = name_parts(person.given_name, person.surname, person.nickname)
+        try:
+            return could_have_made(username.lower(), parts, policy, label=self.label(person.id))
+        except TemplateError:
+            return True  # a pattern that fails is reported where usernames are made
 
     def _one_object_per_dn(self) -> None:
         """Two objects rendered to one DN (two units named alike): keep the first, and say
@@ -121,7 +167,8 @@ class _Builder:
                 self.mapping.file, template.line if template else None,
                 template.path if template else "containers",
                 f"{wanted.kind} {wanted.key} renders the same DN as {first.kind} {first.key}: "
-                f"{wanted.dn}; make the template unique (add the unit id, say)"))
+                f"{wanted.dn}; make the template unique ({{{{ unit_slug }}}} is one name per "
+                "unit)"))
             if wanted.kind == USER:
                 self.out.frozen.add(wanted.key)
             else:
@@ -153,7 +200,8 @@ class _Builder:
             self.out.problems.append(exc.problem)
             return
         where = self.mapping.usernames.patterns[0]
-        self.out.problems.append(Problem(where.file, where.line - 1, "users.username", str(exc)))
+        self.out.problems.append(Problem(where.file, where.line - 1, "users.username",
+                                         exc.message, exc.label))
 
     # --- OUs -----------------------------------------------------------------------
 
@@ -175,15 +223,23 @@ class _Builder:
             return self.unit_dns[unit_id]
         unit = self.org.units[unit_id]
         parent = self._unit_ou(unit.parent, under) if unit.parent else under
-        assert self.mapping.ou_rdn is not None
-        rdn = self.mapping.ou_rdn.render(unit_context(unit, self.common), label=f"unit {unit.id}")
+        template = self.mapping.ou_rdn
+        assert template is not None
+        rdn = template.render(self._unit_context(unit), label=f"unit {unit.id}")
         dn = self.unit_dns[unit_id] = f"{rdn},{parent}"
-        self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}")
+        try:
+            self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}")
+        except InvalidDn as exc:
+            raise TemplateError(Problem(template.file, template.line, template.path,
+                                        f"unit {unit.id}: {exc} (escape the name with "
+                                        "dn_escape)")) from None
         return dn
 
     def _ou(self, dn: str, why: str, rule: str = "containers", source: str = "") -> None:
-        attribute, _, value = dn.split(",", 1)[0].partition("=")
-        attrs: Attrs = {"objectClass": ("organizationalUnit",), attribute: (value,)}
+        """An OU to create; its RDN's values, unescaped, are also its attributes."""
+        attrs: Attrs = {"objectClass": ("organizationalUnit",)}
+        for attribute, value in rdn_values(dn):
+            attrs[attribute] = (*attrs.get(attribute, ()), value)
         self.out.objects.append(
             Wanted(
                 kind=OU,
@@ -334,14 +390,15 @@ class _Builder:
             self.mapping.username_attribute: (account.username,),
         }
         label = self.label(account.person_id)
-        try:
-            if account.state == ACTIVE:
-                attrs, create_only = self._active_attributes(account, dn_of, label)
-            else:
-                attrs = self._rendered(self.mapping.disabled_attributes, account.context, label)
-                create_only = {}
-        except TemplateError as exc:
-            self.problem(exc)
+        failed: list[Problem] = []
+        if account.state == ACTIVE:
+            attrs, create_only = self._active_attributes(account, dn_of, label, failed)
+        else:
+            attrs = self._rendered(self.mapping.disabled_attributes, account.context, label,
+                                   failed)
+            create_only = {}
+        if failed:
+            self.out.problems += failed
             self.out.frozen.add(account.person_id)
             return
         self.out.objects.append(
@@ -365,7 +422,7 @@ class _Builder:
         )
 
     def _active_attributes(
-        self, account: _Account, dn_of: dict[str, str], label: str
+        self, account: _Account, dn_of: dict[str, str], label: str, failed: list[Problem]
     ) -> tuple[Attrs, Attrs]:
         manager = account.context["manager"]
         context = {
@@ -373,18 +430,28 @@ class _Builder:
             "dn": account.dn,
             "manager_dn": dn_of.get(manager.id) if manager else None,
         }
-        attrs: Attrs = {}
-        for name, template in self.mapping.attributes.items():
-            if isinstance(template, tuple):
-                attrs[name] = values([t.render(context, label=label) for t in template])
-            else:
-                attrs[name] = values(template.render(context, label=label))
-        return attrs, self._rendered(self.mapping.create_only, context, label)
+        return (self._rendered(self.mapping.attributes, context, label, failed),
+                self._rendered(self.mapping.create_only, context, label, failed))
 
     def _rendered(
-        self, templates: dict[str, Template], context: dict[str, Any], label: str
+        self, templates: Mapping[str, Template | tuple[Template, ...]], context: dict[str, Any],
+        label: str, failed: list[Problem],
     ) -> Attrs:
-        return {name: values(t.render(context, label=label)) for name, t in templates.items()}
+        """Every template rendered; each that fails is added to `failed`, so a person
+        with two broken attributes hears of both in one `validate`."""
+        return {name: values([self._text(t, context, label, failed) for t in template]
+                             if isinstance(template, tuple)
+                             else self._text(template, context, label, failed))
+                for name, template in templates.items()}
+
+    @staticmethod
+    def _text(template: Template, context: dict[str, Any], label: str,
+              failed: list[Problem]) -> str:
+        try:
+            return template.render(context, label=label)
+        except TemplateError as exc:
+            failed.append(exc.problem)
+            return ""
 
     # --- groups --------------------------------------------------------------------
 
@@ -425,13 +492,13 @@ class _Builder:
                nested: list[str]) -> str | None:
         rule = group.rule
         unit = self.org.units.get(key)
-        context = {**unit_context(unit, self.common), "key": key, "size": len(member_dns)}
+        context = {**self._unit_context(unit), "key": key, "size": len(member_dns)}
         label = f"group {rule.name}:{key}"
-        try:
-            dn = self.absolute(group.dn.render(context, label=label))
-            attrs = self._rendered(group.attributes, context, label)
-        except TemplateError as exc:
-            self.problem(exc)
+        failed: list[Problem] = []
+        dn = self.absolute(self._text(group.dn, context, label, failed))
+        attrs = self._rendered(group.attributes, context, label, failed)
+        if failed:
+            self.out.problems += failed
             self.out.frozen_groups.add(f"{rule.name}:{key}")
             return None
         attrs[rule.member_attribute] = tuple(sorted([*member_dns, *nested]))
@@ -442,8 +509,12 @@ class _Builder:
             create_only={"objectClass": tuple(rule.object_classes)}, why=why,
             rule=f"groups.{rule.name}", source=f"units/{key}" if unit else "",
             multi=frozenset({rule.member_attribute}),
+            username=context["unit_slug"],  # the registry keeps it: the name stays
         ))
         return dn
+
+    def _unit_context(self, unit: Unit | None) -> dict[str, Any]:
+        return unit_context(unit, self.common, self.unit_slugs.get(unit.id) if unit else None)
 
 
 def _keys(result: Any) -> list[str]:

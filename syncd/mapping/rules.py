@@ -193,7 +193,7 @@ class _Compiler:
                 self.env,
                 source,
                 file=self.doc.file,
-                line=self.doc.line_of(path) or 1,
+                line=self.doc.text_line(path) or 1,
                 path=format_path(path),
             )
         except TemplateError as exc:

@@ -6,28 +6,37 @@ away from Python internals, files and other templates, and no global can reach a
 `StrictUndefined` turns a misspelt name into an error instead of an empty attribute.
 
 Each error becomes a `TemplateError` carrying a `Problem` at the YAML line where the
-template stands (the scalar's line plus the template's line - 1), so `syncd validate`
-reports it as `FILE:LINE: path: message`.
+template stands (the line its text starts on plus the template's line - 1), with the
+object rendered as its `subject`, so one typo failing for every person groups to one line.
+A render is bounded: MAX_LOOPS loop iterations in all, MAX_OUTPUT characters.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import is_dataclass
 from datetime import date, datetime
+from functools import lru_cache, partial
 from typing import Any
 
 import jinja2
+from anyascii import anyascii
 from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.parser import Parser
-from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing
 
 from syncd.errors import Problem
+from syncd.objects import escape_dn_value
 
 _MAX_BITS = 4096  # ~1,200 digits: more is no attribute value, only a way to stall
+MAX_LOOPS = 100_000  # loop iterations in one render, all loops together (nested ones multiply)
+MAX_OUTPUT = 100_000  # characters one render may produce
+_LOOP_FILTER = "syncd_loop_budget"  # wrapped around every `{% for %}`'s iterable
 _LOADING_TAGS = {
     nodes.Include: "include",
     nodes.Import: "import",
@@ -44,12 +53,17 @@ class TemplateError(Exception):
         super().__init__(str(problem))
 
 
-class _UndefinedVariable(UndefinedError):
-    """A name the context lacks (not a missing attribute): the message lists the known ones."""
+class _Missing(UndefinedError):
+    """A name or attribute a template asked for and did not find, with what was asked,
+    so the message can name the object in the mapping's words and suggest a spelling."""
+
+    def __init__(self, message: str | None, *, hint: str | None, obj: Any, name: Any):
+        super().__init__(message)
+        self.hint, self.obj, self.name = hint, obj, name
 
 
 class _StrictUndefined(StrictUndefined):
-    """Tells a missing name apart from a missing attribute, which Jinja reports alike."""
+    """Raises `_Missing`, which keeps the object and name Jinja only puts into text."""
 
     __slots__ = ()
 
@@ -60,19 +74,11 @@ class _StrictUndefined(StrictUndefined):
         name: str | None = None,
         exc: type[jinja2.TemplateRuntimeError] = UndefinedError,
     ) -> None:
-        if obj is missing and hint is None:
-            exc = _UndefinedVariable
-        super().__init__(hint, obj, name, exc)
-
-    @property
-    def _undefined_message(self) -> str:
-        if self._undefined_exception is _UndefinedVariable:
-            return f"undefined variable {self._undefined_name!r}"
-        return super()._undefined_message
+        super().__init__(hint, obj, name, partial(_Missing, hint=hint, obj=obj, name=name))
 
 
 class _Environment(ImmutableSandboxedEnvironment):
-    """The sandbox caps `range`; this also stops `**` and `*` from stalling a render."""
+    """Stops `**` and `*` from stalling a render (loops and `range` are capped apart)."""
 
     intercepted_binops = frozenset({"**", "*"})
 
@@ -80,6 +86,20 @@ class _Environment(ImmutableSandboxedEnvironment):
         if _too_big(operator, left, right):
             raise SecurityError(f"the result of {operator!r} would be too big")
         return super().call_binop(context, operator, left, right)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """Jinja's own message names the Python class; this names the rule."""
+        hint = (f"{attribute!r} is not allowed: templates can neither change values nor "
+                "reach Python internals")
+        return self.undefined(hint, obj=obj, name=attribute)
+
+
+def _range(*args: int) -> range:
+    """Python's range, capped like every loop (Jinja's own cap names its constant)."""
+    numbers = range(*args)
+    if len(numbers) > MAX_LOOPS:
+        raise SecurityError(f"range() is limited to {MAX_LOOPS:,} numbers")
+    return numbers
 
 
 def _too_big(operator: str, left: Any, right: Any) -> bool:
@@ -90,21 +110,14 @@ def _too_big(operator: str, left: Any, right: Any) -> bool:
     if operator == "*":
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                return len(seq) * times > MAX_RANGE
+                return len(seq) * times > MAX_OUTPUT
     return False
 
 
 # --- filters ---------------------------------------------------------------------------
 
-_TRANSLIT = str.maketrans(
-    {
-        "æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa", "ß": "ss",
-        "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "œ": "oe", "Œ": "Oe",
-        "ł": "l", "Ł": "L", "đ": "d", "Đ": "D",
-    }
-)  # fmt: skip
+_DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_DN_ESCAPES = str.maketrans({**{c: "\\" + c for c in ',+"\\<>;'}, "\0": "\\00"})
 _FILTER_ESCAPES = str.maketrans({"*": r"\2a", "(": r"\28", ")": r"\29", "\\": r"\5c", "\0": r"\00"})
 _NAME_WORD = re.compile(r"[^\s-]+")
 
@@ -115,12 +128,19 @@ def _text(value: Any) -> str:
 
 
 def translit(value: Any) -> str:
-    """ASCII as Danes spell it (æ→ae, ø→oe, å→aa), other accents dropped, the rest removed."""
+    """ASCII as Danes spell it (æ→ae, ø→oe, å→aa), then every other script through
+    anyascii ('Αλέξανδρος' → 'Alexandros', '李' → 'Li'); emoji are dropped."""
     text = _text(value)
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
-    return decomposed.encode("ascii", "ignore").decode("ascii")
+    return "".join(_ascii(char) for char in text.translate(_DANISH))
+
+
+@lru_cache(maxsize=4096)
+def _ascii(char: str) -> str:
+    """One character in ASCII; anyascii spells emoji as ':name:', which is no name part."""
+    spelt = anyascii(char)
+    return "" if len(spelt) > 2 and spelt.startswith(":") and spelt.endswith(":") else spelt
 
 
 def slug(value: Any) -> str:
@@ -130,13 +150,7 @@ def slug(value: Any) -> str:
 
 def dn_escape(value: Any) -> str:
     """Escape one attribute value for a DN (RFC 4514 section 2.4); UTF-8 stays as it is."""
-    raw = _text(value)
-    out = raw.translate(_DN_ESCAPES)
-    if len(raw) > 1 and raw.endswith(" "):
-        out = out[:-1] + "\\ "
-    if raw.startswith((" ", "#")):
-        out = "\\" + out
-    return out
+    return escape_dn_value(_text(value))
 
 
 def filter_escape(value: Any) -> str:
@@ -184,13 +198,14 @@ FILTERS = {
 def make_environment() -> SandboxedEnvironment:
     """The one environment every mapping template is compiled in.
 
-    No loader, so templates cannot read files; only `range` (capped by the sandbox) and
+    No loader, so templates cannot read files; only `range` (capped) and
     `dict` are left of Jinja's globals: `lipsum`, `cycler`, `joiner` and `namespace` are
     no use in an attribute value, and a global is one more object to reach through.
     """
     env = _Environment(undefined=_StrictUndefined, autoescape=False, finalize=_text)
-    env.globals = {"range": env.globals["range"], "dict": dict}
+    env.globals = {"range": _range, "dict": dict}
     env.filters.update(FILTERS)
+    env.filters[_LOOP_FILTER] = _loop_budget
     return env
 
 
@@ -209,10 +224,22 @@ class _Compiled:
         self.line = line
         self.path = path
 
+    def _run(self, context: Mapping[str, Any], label: str) -> tuple[Any, str]:
+        """Render within the limits; the context is returned for an expression's result."""
+        jinja = self._jinja
+        token = _LOOPS_LEFT.set([MAX_LOOPS])
+        try:
+            ctx = jinja.new_context(context)
+            return ctx, _bounded_concat(jinja.root_render_func(ctx))
+        except Exception as exc:
+            raise self._failure(exc, context, label) from exc
+        finally:
+            _LOOPS_LEFT.reset(token)
+
     def _failure(self, exc: Exception, context: Mapping[str, Any], label: str) -> TemplateError:
+        """The object goes in `subject`, so one typo failing for everyone groups to one line."""
         line = self.line + _template_lineno(exc, self._jinja) - 1
-        message = f"{label}: {_describe(exc, context)}"
-        return TemplateError(Problem(self.file, line, self.path, message))
+        return TemplateError(Problem(self.file, line, self.path, _describe(exc, context), label))
 
 
 class Template(_Compiled):
@@ -236,11 +263,7 @@ class Template(_Compiled):
         """The text for one object; `label` names the object in any error."""
         if self._constant is not None:
             return self._constant
-        jinja = self._jinja
-        try:
-            return jinja.environment.concat(jinja.root_render_func(jinja.new_context(context)))
-        except Exception as exc:
-            raise self._failure(exc, context, label) from exc
+        return self._run(context, label)[1]
 
 
 class Expression(_Compiled):
@@ -250,11 +273,8 @@ class Expression(_Compiled):
 
     def evaluate(self, context: Mapping[str, Any], *, label: str) -> Any:
         """The value for one object; `label` names the object in any error."""
-        jinja = self._jinja
+        ctx = self._run(context, label)[0]
         try:
-            ctx = jinja.new_context(context)
-            for _ in jinja.root_render_func(ctx):
-                pass
             return _defined(ctx.vars["result"])
         except Exception as exc:
             raise self._failure(exc, context, label) from exc
@@ -267,6 +287,7 @@ def compile_template(
     try:
         ast = env.parse(source)
         _refuse_loading(ast)
+        _budget_loops(ast, env)
         jinja = _build(env, ast)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc, file, line, path) from exc
@@ -302,6 +323,38 @@ def _refuse_loading(ast: nodes.Template) -> None:
         tag = _LOADING_TAGS[type(node)]
         message = f"'{tag}' is not allowed: mapping templates cannot load other templates"
         raise TemplateSyntaxError(message, node.lineno)
+
+
+def _budget_loops(ast: nodes.Template, env: SandboxedEnvironment) -> None:
+    """Every loop draws on one budget per render: two nested `range(99999)` loops would
+    otherwise run 10 billion times and stall `validate` and the daemon."""
+    for loop in ast.find_all(nodes.For):
+        loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None,
+                                 lineno=loop.iter.lineno)
+    ast.set_environment(env)
+
+
+_LOOPS_LEFT: ContextVar[list[int]] = ContextVar("loops_left")
+
+
+def _loop_budget(items: Any) -> Iterator[Any]:
+    """The items of one loop, each taken from the render's budget."""
+    left = _LOOPS_LEFT.get()
+    for item in items:
+        left[0] -= 1
+        if left[0] < 0:
+            raise SecurityError(f"the template loops more than {MAX_LOOPS:,} times")
+        yield item
+
+
+def _bounded_concat(chunks: Iterator[str]) -> str:
+    out, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the template renders more than {MAX_OUTPUT:,} characters")
+        out.append(chunk)
+    return "".join(out)
 
 
 def _is_constant(ast: nodes.Template) -> bool:
@@ -343,8 +396,50 @@ def _template_lineno(exc: Exception, jinja: jinja2.Template) -> int:
 
 
 def _describe(exc: Exception, context: Mapping[str, Any]) -> str:
-    if isinstance(exc, _UndefinedVariable):
-        return f"{exc.message} (known: {', '.join(sorted(context))})"
+    if isinstance(exc, _Missing):
+        return exc.hint or _missing(exc.obj, exc.name, context)
     if isinstance(exc, jinja2.TemplateError):
         return str(exc.message)
-    return f"{type(exc).__name__}: {exc}"
+    return str(exc) or "the template failed"
+
+
+def _missing(obj: Any, name: Any, context: Mapping[str, Any]) -> str:
+    """What was not found, in the mapping's words, with the nearest spelling."""
+    if obj is missing:
+        return f"undefined variable {name!r}{_suggest(str(name), list(context), listed=True)}"
+    if obj is None:
+        return f"an empty value has no attribute {name!r}"
+    owner = _owner(obj, context)
+    if isinstance(name, int):
+        return f"{owner} has no element {name}"
+    if isinstance(obj, Mapping):
+        keys = [str(key) for key in obj]
+        listed = f" (keys: {', '.join(sorted(keys))})" if keys else " (it is empty)"
+        close = _suggest(str(name), keys, listed=False)
+        return f"{owner} has no key {name!r}{close or listed}"
+    fields = [n for n in dir(obj) if not n.startswith("_")]
+    close = _suggest(str(name), fields, listed=False) or _suggest(str(name), list(context),
+                                                                   listed=False)
+    return f"{owner} has no attribute {name!r}{close}"
+
+
+def _suggest(name: str, known: list[str], *, listed: bool) -> str:
+    """'; did you mean 'x'?' for a close spelling; else, if `listed`, every known name."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f" (known: {', '.join(sorted(known))})" if listed else ""
+
+
+def _owner(obj: Any, context: Mapping[str, Any]) -> str:
+    """The name the template reached `obj` by, else what kind of value it is."""
+    if not isinstance(obj, str | int | float | bool):
+        for key, value in context.items():
+            if value is obj:
+                return key
+    if is_dataclass(obj):
+        kind = type(obj).__name__.lower()
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    kinds = ((str, "a text"), (bool, "a yes/no value"), (int | float, "a number"),
+             (Mapping, "a mapping"), (list | tuple, "a list"))
+    return next((word for kind, word in kinds if isinstance(obj, kind)), "the value")

@@ -6,8 +6,10 @@ the forbidden list and not taken wins. The same name, policy and taken set alway
 the same username. Stability is the caller's part: a person who has a username keeps it,
 and this module is asked only for persons who have none yet.
 
-Name parts are letters-only words: a hyphenated name is one word with the hyphen dropped
-("Hansen-Sørensen" → "hansensoerensen"), so a double surname is never split in two.
+Name parts are letters-only words, every script transliterated (`translit`): a
+hyphenated name is one word with the hyphen dropped ("Hansen-Sørensen" →
+"hansensoerensen"), so a double surname is never split in two. What a pattern adds on
+purpose (`.`, `-`, `_`: "{{ first }}.{{ last }}") stays in the username.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from syncd.mapping.templating import Template, translit
 
 LAST_NUMBER = 999
 _NOT_LETTER = re.compile(r"[^a-z]+")
-_NOT_USERNAME = re.compile(r"[^a-z0-9]+")
+_NOT_USERNAME = re.compile(r"[^a-z0-9._-]+")
+_SEPARATORS = "._-"
+_SEPARATOR_RUN = re.compile(r"([._-])[._-]+")  # "anne..hansen" (no middle name) → "anne.hansen"
+_NAME_PARTS = ("first", "last", "nickname")
 
 
 class UsernameError(Exception):
     """No username could be made for one person; `label` names them."""
 
     def __init__(self, label: str, message: str):
-        self.label = label
+        self.label, self.message = label, message
         super().__init__(f"{label}: {message}")
 
 
@@ -67,6 +72,8 @@ def generate_username(
     label: str,
 ) -> str:
     """The first free candidate for the person `label` names; UsernameError if none is."""
+    if not any(parts[name] for name in _NAME_PARTS):
+        raise UsernameError(label, "the name has no letters to make a username from")
     for candidate in _candidates(parts, policy, label):
         if candidate and candidate not in policy.forbidden and not is_taken(candidate):
             return candidate
@@ -77,26 +84,51 @@ def generate_username(
     )
 
 
+def could_have_made(username: str, parts: dict[str, Any], policy: UsernamePolicy, *,
+                    label: str) -> bool:
+    """Whether `policy` can give `username` to the person with `parts` (whatever else is
+    taken): false for a username made by other patterns, or from a name since changed."""
+    number = re.search(r"[0-9]+$", username)
+    if number and policy.numbered is not None and int(number[0]) in range(2, LAST_NUMBER + 1):
+        return _numbered(parts, policy, int(number[0]), label) == username
+    return username in _patterned(parts, policy, label)
+
+
 def _candidates(parts: dict[str, Any], policy: UsernamePolicy, label: str) -> Iterator[str]:
-    for pattern in policy.patterns:
-        yield _clean(pattern.render(parts, label=label))[: policy.max_length]
+    yield from _patterned(parts, policy, label)
     if policy.numbered is None:
         return
     for n in range(2, LAST_NUMBER + 1):
-        rendered = policy.numbered.render({**parts, "n": n}, label=label)
-        yield _fit_numbered(_clean(rendered), str(n), policy.max_length)
+        yield _numbered(parts, policy, n, label)
+
+
+def _patterned(parts: dict[str, Any], policy: UsernamePolicy, label: str) -> list[str]:
+    return [_cut(_clean(p.render(parts, label=label)), policy.max_length)
+            for p in policy.patterns]
+
+
+def _numbered(parts: dict[str, Any], policy: UsernamePolicy, n: int, label: str) -> str:
+    assert policy.numbered is not None
+    rendered = policy.numbered.render({**parts, "n": n}, label=label)
+    return _fit_numbered(_clean(rendered), str(n), policy.max_length)
 
 
 def _fit_numbered(name: str, number: str, max_length: int) -> str:
     """Cut the stem, not the number, or 'annemarie12' and 'annemarie13' would collide."""
     if not name.endswith(number):
-        return name[:max_length]
-    stem = name[: -len(number)][: max(max_length - len(number), 0)]
+        return _cut(name, max_length)
+    stem = _cut(name[: -len(number)], max(max_length - len(number), 0))
     return stem + number if stem else ""
 
 
 def _clean(text: str) -> str:
-    return _NOT_USERNAME.sub("", translit(text).lower())
+    """Lower-case ASCII letters and digits, and the separators a pattern put in."""
+    return _SEPARATOR_RUN.sub(r"\1", _NOT_USERNAME.sub("", translit(text).lower()))
+
+
+def _cut(name: str, max_length: int) -> str:
+    """At most `max_length` characters, never starting or ending with a separator."""
+    return name.strip(_SEPARATORS)[:max_length].rstrip(_SEPARATORS)
 
 
 def _words(text: str | None) -> list[str]:

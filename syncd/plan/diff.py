@@ -24,6 +24,7 @@ from syncd.objects import (
     Wanted,
     norm_dn,
     parent_dn,
+    split_dn,
 )
 from syncd.plan.model import Action, AttrChange, Change
 
@@ -186,7 +187,7 @@ class _Differ:
         orphans = [(kind, key, own) for (kind, key), own in self.owned.items()
                    if kind in (GROUP, OU) and (kind, key) not in wanted_keys
                    and key not in self.frozen.groups]
-        for kind, key, own in sorted(orphans, key=lambda o: -o[2].dn.count(",")):
+        for kind, key, own in sorted(orphans, key=lambda o: -len(split_dn(o[2].dn))):
             entry = self.by_dn.get(norm_dn(own.dn))
             if entry is None or self._names_kept(entry):
                 continue

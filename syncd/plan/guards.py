@@ -1,88 +1,185 @@
-"""Safety guards: a plan that would disable or delete too much applies nothing destructive.
+"""Safety guards: a plan that would take away too much applies only what is safe.
 
-A sync job that empties half a directory is the outage this project exists to prevent:
-disables and deletes are counted together against `safety.max_deletes` and
-`safety.max_delete_ratio` (of the objects syncd manages in the target). Removing people
-from groups takes access away just as surely, so a plan that would remove more
-memberships than `max_deletes` *and* more than `max_delete_ratio` of them (a broken
-`members` expression, not a reorganisation) holds those removals back too. `--allow-deletes
-N` lets an operator accept up to N once.
+A sync job that empties half a directory is the outage this project exists to prevent,
+and it comes in more shapes than deletes:
+
+- disables and deletes are counted together against `max_deletes` and `max_delete_ratio`
+  (of the objects syncd manages in the target);
+- removing people from groups takes access away just as surely, so a plan that would
+  remove more memberships than `max_deletes` *and* more than `max_delete_ratio` of them
+  (a broken `members` expression, not a reorganisation) holds those removals back too; a
+  member rewritten because its entry moves is not removed;
+- a forgotten default or a mis-decoded export rewrites values wholesale with nothing
+  deleted: per attribute, more than `max_attribute_changes` objects *and* more than
+  `max_attribute_change_ratio` of the managed ones of that kind whose value changes or
+  vanishes hold that attribute's changes back (new values where there were none are not
+  counted).
+
+`hold_all` holds every change of a tripped plan instead of only what tripped. `--allow-
+deletes N` / `--allow-changes N` let an operator accept up to N once.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, replace
 
-from syncd.objects import norm_dn
+from syncd.objects import GROUP, USER, norm_dn
 from syncd.plan.model import Action, AttrChange, Change, GuardResult, Plan
 
+DELETES, DELETE_RATIO = "deletes", "delete_ratio"
+MEMBER_REMOVALS, ATTRIBUTE_CHANGES = "member_removals", "attribute_changes"
 
-def check_guards(plan: Plan, max_deletes: int, max_delete_ratio: float,
-                 allow_deletes: int | None = None) -> list[GuardResult]:
+
+@dataclass(frozen=True)
+class Limits:
+    """The safety limits of one cycle, and what the operator accepts past them once."""
+
+    max_deletes: int = 50
+    max_delete_ratio: float = 0.1
+    max_attribute_changes: int = 50
+    max_attribute_change_ratio: float = 0.2
+    hold_all: bool = False
+    allow_deletes: int | None = None
+    allow_changes: int | None = None
+
+
+def check_guards(plan: Plan, limits: Limits) -> list[GuardResult]:
     count = len(plan.destructive)
     ratio = count / plan.managed if plan.managed else 0.0
-    allowed = allow_deletes is not None and count <= allow_deletes
+    allowed = limits.allow_deletes is not None and count <= limits.allow_deletes
     removals = membership_removals(plan.changes)
     removal_ratio = removals / plan.memberships if plan.memberships else 0.0
-    removals_allowed = allow_deletes is not None and removals <= allow_deletes
+    removals_allowed = limits.allow_deletes is not None and removals <= limits.allow_deletes
     return [
-        GuardResult("deletes", count, max_deletes, count > max_deletes and not allowed),
-        GuardResult("delete_ratio", round(ratio, 4), max_delete_ratio,
-                    ratio > max_delete_ratio and not allowed),
-        GuardResult("member_removals", removals, max_deletes,
-                    removals > max_deletes and removal_ratio > max_delete_ratio
+        GuardResult(DELETES, count, limits.max_deletes,
+                    count > limits.max_deletes and not allowed),
+        GuardResult(DELETE_RATIO, round(ratio, 4), limits.max_delete_ratio,
+                    ratio > limits.max_delete_ratio and not allowed),
+        GuardResult(MEMBER_REMOVALS, removals, limits.max_deletes,
+                    removals > limits.max_deletes and removal_ratio > limits.max_delete_ratio
                     and not removals_allowed),
+        _attribute_guard(plan, limits),
     ]
+
+
+def _attribute_guard(plan: Plan, limits: Limits) -> GuardResult:
+    """The attribute whose values change or vanish on the largest share of its kind."""
+    counts = attribute_rewrites(plan.changes)
+    tripping = _tripping_attributes(plan, limits)
+    worst = max(counts, key=lambda k: (k in tripping, _share(plan, k, counts[k])),
+                default=None)
+    if worst is None:
+        return GuardResult(ATTRIBUTE_CHANGES, 0.0, limits.max_attribute_change_ratio, False)
+    kind, name = worst
+    managed = plan.managed_by_kind.get(kind, 0)
+    detail = f"{name}: {counts[worst]} of {managed} {kind}s"
+    return GuardResult(ATTRIBUTE_CHANGES, round(_share(plan, worst, counts[worst]), 4),
+                       limits.max_attribute_change_ratio, bool(tripping), detail)
+
+
+def _share(plan: Plan, kind_name: tuple[str, str], count: int) -> float:
+    managed = plan.managed_by_kind.get(kind_name[0], 0)
+    return count / managed if managed else 0.0
+
+
+def _tripping_attributes(plan: Plan, limits: Limits) -> set[tuple[str, str]]:
+    """(kind, attribute) pairs past both attribute-change limits."""
+    counts = attribute_rewrites(plan.changes)
+    if limits.allow_changes is not None and max(counts.values(), default=0) <= \
+            limits.allow_changes:
+        return set()
+    return {key for key, count in counts.items()
+            if count > limits.max_attribute_changes
+            and _share(plan, key, count) > limits.max_attribute_change_ratio}
+
+
+def attribute_rewrites(changes: list[Change]) -> Counter[tuple[str, str]]:
+    """Per (kind, attribute as the mapping spells it): objects of ours whose single value
+    changes or vanishes."""
+    return Counter((change.kind, a.name) for change in changes
+                   if change.action is not Action.CREATE
+                   for a in change.attributes if _rewrites(a))
+
+
+def _rewrites(change: AttrChange) -> bool:
+    return not change.multi and bool(change.before) and change.changed
 
 
 def membership_removals(changes: list[Change]) -> int:
     """Group memberships a plan removes, a group deleted with its members included, not
-    counting people it disables or deletes (the deletes guard counts those)."""
-    leaving = _leaving_users(changes)
-    return sum(1 for change in changes if change.kind == "group"
-               for value in _removed_members(change) if norm_dn(value) not in leaving)
+    counting people it disables or deletes (the deletes guard counts those) nor members
+    rewritten to the new DN of an entry that moves."""
+    leaving, renames = _leaving_users(changes), _renames(changes)
+    return sum(1 for change in changes if change.kind == GROUP
+               for value in _removed_members(change, renames) if norm_dn(value) not in leaving)
 
 
-def hold_back(changes: list[Change], tripped: list[GuardResult]
-              ) -> tuple[list[Change], list[Change]]:
+def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
     """Split a guarded plan into what may still be applied and what is held back.
 
     A deletes guard holds every disable and delete, and the membership removals of the
     users whose disable is held (they keep their access until someone decides). The
     member_removals guard holds every membership removal of people who stay, and the
-    group deletes that would remove them. Creates, updates and new memberships still go
-    ahead; everything not applied is in the second list.
+    group deletes that would remove them. The attribute_changes guard holds the changes
+    of the attributes that tripped it. Creates, other updates and new memberships still
+    go ahead, unless `hold_all`; the second list has what is not applied.
     """
-    names = {guard.name for guard in tripped}
-    hold_destructive = bool(names & {"deletes", "delete_ratio"})
-    hold_removals = "member_removals" in names
-    leaving = _leaving_users(changes)
+    changes, names = plan.changes, {guard.name for guard in plan.tripped}
+    if not names:
+        return list(changes), []
+    if limits.hold_all:
+        return [], list(changes)
+    hold_destructive = bool(names & {DELETES, DELETE_RATIO})
+    hold_removals = MEMBER_REMOVALS in names
+    rewritten = _tripping_attributes(plan, limits) if ATTRIBUTE_CHANGES in names else set()
+    leaving, renames = _leaving_users(changes), _renames(changes)
     held_users = leaving if hold_destructive else set()
     allowed, held = [], []
     for change in changes:
+        removed = _removed_members(change, renames)
         removes_access = hold_removals and change.action is Action.DELETE and any(
-            norm_dn(v) not in leaving for v in _removed_members(change))
+            norm_dn(v) not in leaving for v in removed)
         if (change.action.destructive and hold_destructive) or removes_access:
             held.append(change)
             continue
         if change.action.destructive:
             allowed.append(change)
             continue
-        kept = held_users | ({norm_dn(v) for v in _removed_members(change)} - leaving
+        frozen = [a for a in change.attributes if change.action is not Action.CREATE
+                  and (change.kind, a.name) in rewritten and _rewrites(a)]
+        if frozen:
+            held.append(replace(change, attributes=frozen))
+        kept = held_users | ({norm_dn(v) for v in removed} - leaving
                              if hold_removals else set())
-        attributes = [_keep_members(a, kept) for a in change.attributes]
-        attributes = [a for a in attributes if a.changed]
-        if attributes or change.new_dn:
+        attributes = [_keep_members(a, kept) for a in change.attributes if a not in frozen]
+        attributes = [a for a in attributes if a.changed or change.action is Action.CREATE]
+        if attributes or change.new_dn or change.action is Action.CREATE:
             allowed.append(replace(change, attributes=attributes))
     return allowed, held
 
 
 def _leaving_users(changes: list[Change]) -> set[str]:
-    return {norm_dn(c.dn) for c in changes if c.kind == "user" and c.action.destructive}
+    return {norm_dn(c.dn) for c in changes if c.kind == USER and c.action.destructive}
 
 
-def _removed_members(change: Change) -> list[str]:
-    return [value for a in change.attributes if a.multi for value in a.remove]
+def _renames(changes: list[Change]) -> dict[str, str]:
+    """Old DN -> new DN of our entries that move and stay active."""
+    return {norm_dn(c.dn): norm_dn(c.new_dn) for c in changes
+            if c.new_dn and not c.action.destructive}
+
+
+def _removed_members(change: Change, renames: dict[str, str] | None = None) -> list[str]:
+    """Members a change takes out of a group; with `renames`, not those it only rewrites
+    to their entry's new DN (the same person, still a member)."""
+    renames = renames or {}
+    removed = []
+    for a in change.attributes:
+        if not a.multi:
+            continue
+        added = {norm_dn(v) for v in a.add}
+        removed += [v for v in a.remove if renames.get(norm_dn(v)) not in added]
+    return removed
 
 
 def _keep_members(change: AttrChange, kept: set[str]) -> AttrChange:

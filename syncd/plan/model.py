@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from syncd.errors import Problem
 from syncd.objects import norm_dn
 
 FORMAT_VERSION = "1.0"
@@ -117,10 +118,11 @@ class GuardResult:
     value: float
     limit: float
     tripped: bool
+    detail: str = ""  # what the value is made of ("telephoneNumber: 244 of 897 users")
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "limit": self.limit,
-                "tripped": self.tripped}
+                "tripped": self.tripped, "detail": self.detail}
 
 
 @dataclass
@@ -137,6 +139,8 @@ class Plan:
     foreign: int = 0
     guards: list[GuardResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # objects the mapping could not render
+    problems: list[Problem] = field(default_factory=list)  # the mapping's, among `errors`
+    notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
     errors_by_kind: dict[str, int] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
@@ -167,4 +171,5 @@ class Plan:
             "summary": self.summary(),
             "guards": [guard.as_dict() for guard in self.guards],
             "errors": self.errors,
+            "notices": self.notices,
         }

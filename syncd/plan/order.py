@@ -8,7 +8,7 @@ so a disabled account is never left in a group.
 
 from __future__ import annotations
 
-from syncd.objects import GROUP, OU, USER
+from syncd.objects import GROUP, OU, USER, split_dn
 from syncd.plan.model import Change
 
 _BUILD = {OU: 0, USER: 1, GROUP: 2}
@@ -20,7 +20,7 @@ def ordered(changes: list[Change]) -> list[Change]:
 
 
 def _rank(change: Change) -> tuple[int, int, str]:
-    depth = change.dn.count(",")
+    depth = len(split_dn(change.dn))  # escaped commas are no levels
     if change.action.destructive:
         phase = _TEAR_DOWN[change.kind]
         return phase, -depth if change.kind == OU else 0, change.dn.lower()

@@ -29,14 +29,20 @@ def render_text(plan: dict[str, Any], applied: bool = False) -> str:
         lines.append(f"! {problem}")
     if plan["errors"]:
         lines.append("")
-    lines.append(_tally(plan))
-    lines.append("guards: " + ", ".join(_guard(g) for g in plan["guards"]))
+    for notice in plan.get("notices", []):
+        lines.append(f"note: {notice}")
+    lines.append(render_summary(plan))
     if not applied:
         total = len(plan["changes"])
         lines.append("nothing changed; " + (
             f"`syncd apply --target {plan['target']}` would make these {total} changes"
             if total else "the target matches the mapping"))
     return "\n".join(lines)
+
+
+def render_summary(plan: dict[str, Any]) -> str:
+    """The counts and the guards: the end of the plan, and all of `plan --summary`."""
+    return f"{_tally(plan)}\nguards: " + ", ".join(_guard(g) for g in plan["guards"])
 
 
 def _short(dn: str | None, base: str) -> str:
@@ -93,4 +99,6 @@ def _guard(guard: dict[str, Any]) -> str:
     if guard["name"] in ("deletes", "member_removals"):
         name = guard["name"].replace("_", " ")
         return f"{name} {guard['value']:g}/{guard['limit']:g} {state}"
-    return f"{guard['name'].replace('_', ' ')} {guard['value']:.1%}/{guard['limit']:.0%} {state}"
+    detail = f" ({guard['detail']})" if guard.get("detail") else ""
+    return (f"{guard['name'].replace('_', ' ')} {guard['value']:.1%}/{guard['limit']:.0%} "
+            f"{state}{detail}")

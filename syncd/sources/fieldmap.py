@@ -1,9 +1,11 @@
-"""Map one foreign record (a CSV row, a JSON object) onto a kind of CONTRACT section 2.
+"""Map one foreign record (a CSV row, a JSON object) onto a kind of docs/snapshot.md.
 
 One module for the CSV and the HTTP source, so that both read names, dates, yes/no
-values and lists the same way. A value that does not convert is passed on as it came:
-the store's check reports it with the record's kind and id, together with every other
-problem in the snapshot, rather than the source stopping at the first bad row.
+values and lists the same way. A value that does not convert is passed on as
+`Unreadable`, with the problem in the words of the source's config (the date_format, the
+true_values, the value map): the store's check reports it with the record's kind, id and
+line, together with every other problem in the snapshot, rather than the source stopping
+at the first bad row.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from datetime import date, datetime
 from typing import Any
 
 from syncd.config import CsvSource, FieldMapping, HttpSource
+from syncd.dateformat import readable
 from syncd.errors import SourceError
-from syncd.org import FieldSpec, FieldType, field_specs
+from syncd.org import FieldSpec, FieldType, Unreadable, field_specs
 
 MISSING: Any = object()  # the export has no such column or key (unlike an empty value)
-FALSE_VALUES = frozenset({"0", "false", "no", "nej", "n", ""})
+FALSE_VALUES = ("0", "false", "no", "nej", "n", "")
 
 
 def lookup(obj: Any, key: str) -> Any:
@@ -43,7 +46,7 @@ class FieldMap:
     kind: str
     mapping: FieldMapping
     date_format: str
-    true_values: frozenset[str]
+    true_values: tuple[str, ...]
     list_separator: str | None  # None: lists must come as lists (JSON)
 
     @classmethod
@@ -52,17 +55,23 @@ class FieldMap:
             kind=kind,
             mapping=mapping,
             date_format=mapping.date_format or source.date_format,
-            true_values=frozenset(value.casefold() for value in source.true_values),
+            true_values=tuple(value.casefold() for value in source.true_values),
             list_separator=source.list_separator if isinstance(source, CsvSource) else None,
         )
 
     def check_header(self, header: Sequence[str], where: str) -> None:
-        """Fail once for a file that lacks a column the mapping needs, not once per row."""
-        missing = [f"{column!r} ({use})" for column, use in self._needed_columns().items()
-                   if column not in header]
+        """Fail once for a file that lacks a column the mapping needs, not once per row,
+        or has it twice (which of the two would be read?)."""
+        needed = self._needed_columns()
+        missing = [f"{column!r} ({use})" for column, use in needed.items() if column not in header]
         if missing:
             raise SourceError(f"{where}: {self.kind}: no column {', '.join(missing)}; "
                               f"the file has: {', '.join(header)}")
+        twice = [f"{column!r} ({use})" for column, use in needed.items()
+                 if header.count(column) > 1]
+        if twice:
+            raise SourceError(f"{where}: {self.kind}: the header has column {', '.join(twice)} "
+                              "more than once")
 
     def record(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The store's record for `raw`; fields the export lacks (and no default) are left out."""
@@ -92,21 +101,28 @@ class FieldMap:
                 value = self.mapping.defaults[spec.name]
             elif value is MISSING:
                 return MISSING
-        return self._convert(spec.type, value)
+        return self._convert(spec, self._translated(spec.name, value))
+
+    def _translated(self, name: str, value: Any) -> Any:
+        """The export's word for a value ("Offentlig", or a JSON code 2) as the record's."""
+        words = self.mapping.values.get(name, {})
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return value
+        return words.get(str(value).strip(), value)
 
     def _extra(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         values = {name: lookup(raw, column) for name, column in self.mapping.extra.items()}
         return {name: _text(value) for name, value in values.items() if value is not MISSING}
 
-    def _convert(self, type: FieldType, value: Any) -> Any:
-        if type is FieldType.DATE:
+    def _convert(self, spec: FieldSpec, value: Any) -> Any:
+        if spec.type is FieldType.DATE:
             return _date(value, self.date_format)
-        if type is FieldType.BOOL:
+        if spec.type is FieldType.BOOL:
             return _bool(value, self.true_values)
-        if type is FieldType.TEXT_LIST:
+        if spec.type is FieldType.TEXT_LIST:
             return _text_list(value, self.list_separator)
-        if type is FieldType.TEXT:
-            return _text(value)
+        if spec.type is FieldType.TEXT:
+            return _choice(spec, _text(value))
         return value
 
 
@@ -134,11 +150,15 @@ def _date(value: Any, date_format: str) -> Any:
         return value
     try:
         return datetime.strptime(value, date_format).date().isoformat()
-    except ValueError:
-        return value
+    except ValueError as exc:
+        if str(exc).startswith("time data"):  # else the format matched: 31-02-2024
+            problem = f"does not match date_format {date_format!r} ({readable(date_format)})"
+        else:
+            problem = f"is not a date ({exc})"
+        return Unreadable(value, f"date {value!r} {problem}")
 
 
-def _bool(value: Any, true_values: frozenset[str]) -> Any:
+def _bool(value: Any, true_values: tuple[str, ...]) -> Any:
     if value is None or isinstance(value, bool):
         return bool(value)
     word = str(value).strip().casefold()
@@ -146,7 +166,18 @@ def _bool(value: Any, true_values: frozenset[str]) -> Any:
         return True
     if word in FALSE_VALUES:
         return False
-    return _text(value)
+    trues, falses = ", ".join(true_values), ", ".join(FALSE_VALUES[:-1])
+    return Unreadable(value, f"{_text(value)!r} is neither true ({trues}: the source's "
+                             f"true_values) nor false ({falses} or empty)")
+
+
+def _choice(spec: FieldSpec, value: Any) -> Any:
+    """A value outside the field's choices, with a hint at the value map that fixes it."""
+    problem = spec.choice_problem(value) if isinstance(value, str) else None
+    if problem is None:
+        return value
+    return Unreadable(value, f"{problem}; if that is the export's word for one of them, "
+                             f"map it with values: {{{spec.name}: {{{value}: ...}}}}")
 
 
 def _text_list(value: Any, separator: str | None) -> Any:

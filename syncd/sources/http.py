@@ -18,6 +18,7 @@ import httpx
 
 from syncd.config import HttpKind, HttpSource, read_secret
 from syncd.errors import SourceError, SyncdError
+from syncd.logs import redact
 from syncd.org import Snapshot
 from syncd.sources.fieldmap import MISSING, FieldMap, lookup
 
@@ -72,8 +73,9 @@ def _verify(source: HttpSource) -> ssl.SSLContext | bool:
 
 
 def _public(url: httpx.URL) -> str:
-    """The URL for messages: never with the user:password a base_url may carry."""
-    return str(url.copy_with(username=None, password=None))
+    """The URL for messages and log lines: never with the user:password a base_url may
+    carry, nor the value of a secret query parameter (`?token=`, `?api_key=`)."""
+    return redact(str(url.copy_with(username=None, password=None)))
 
 
 class _Api:
@@ -145,6 +147,8 @@ class _Api:
         except ValueError as exc:
             kind_of = response.headers.get("content-type", "no content-type")
             raise self._error(url, f"the answer is not JSON ({kind_of}): {exc}") from None
+        except RecursionError:  # the JSON parser recurses once per level of [ or {
+            raise self._error(url, "the answer's JSON is nested too deeply to read") from None
 
     def _send(self, url: httpx.URL) -> httpx.Response:
         retries, attempt = self.source.retries, 0

@@ -5,15 +5,14 @@ SQLite by default; any SQLAlchemy URL (PostgreSQL via psycopg) is a config chang
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, make_url, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, func, select, union
 
-from syncd.errors import StoreError
 from syncd.objects import Owned
 from syncd.org import Snapshot
 from syncd.store.accept import accept
@@ -27,35 +26,79 @@ from syncd.store.accounts import (
     taken_usernames,
     write_audit,
 )
-from syncd.store.ingest import IngestResult, KindDelta, ShrinkRefused, take_snapshot
+from syncd.store.engine import make_engine, writer
+from syncd.store.failures import store_errors, store_name
+from syncd.store.ingest import (
+    IngestResult,
+    KindDelta,
+    ShrinkRefused,
+    compare_snapshot,
+    take_snapshot,
+)
 from syncd.store.locks import Busy, lease, renew
-from syncd.store.orgview import OrgView, UnitManager
-from syncd.store.schema import SCHEMA_VERSION, current_version, ingests, migrate
+from syncd.store.orgview import OrgView, UnitManager, load_records, records_of
+from syncd.store.schema import (
+    SCHEMA_VERSION,
+    OtherSchema,
+    accounts,
+    current_version,
+    ingests,
+    migrate,
+    org_tables,
+)
 
 INGEST = "ingest"  # the lease that keeps ingests (and reads of the org) apart
 LEASE_WAIT = 60.0  # seconds to wait for another ingest (well inside systemd's stop timeout)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _translated(method: Callable[Concatenate[Store, _P], _R]
+                ) -> Callable[Concatenate[Store, _P], _R]:
+    """The store's boundary: a database failure leaves a method as a StoreError."""
+    @functools.wraps(method)
+    def run(self: Store, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with store_errors(self.engine):
+            return method(self, *args, **kwargs)
+    return run
 
 
 class Store:
     """One org store; open it with `open_store`."""
 
     def __init__(self, engine: Engine, read_only: bool = False):
-        self.engine = engine
+        self.engine = engine  # reads; `self.writer` for transactions that write
+        self.writer = writer(engine)
         self.read_only = read_only  # no leases either: a reader that writes nothing
 
+    @_translated
     def ingest(
         self, snapshot: Snapshot, sources: str, max_shrink: float, force: bool = False
     ) -> IngestResult:
         """Check and take `snapshot` whole, or raise and leave the store as it was."""
         rows = accept(snapshot)
-        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.begin() as conn:
+        with self.lease(INGEST, wait=LEASE_WAIT), self.writer.begin() as conn:
             return take_snapshot(conn, rows, sources, max_shrink, force)
 
-    def org(self, day: date) -> OrgView:
-        """The org on `day`, never half of one ingest and half of another."""
-        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
-            return OrgView(conn, day)
+    @_translated
+    def preview(self, snapshot: Snapshot, max_shrink: float, day: date
+                ) -> tuple[IngestResult, OrgView]:
+        """What `ingest` would take (ShrinkRefused as it would) and the org it would give
+        on `day`, written nowhere: `plan` changes nothing, the store included."""
+        rows = accept(snapshot)
+        with self.engine.connect() as conn:
+            result = compare_snapshot(conn, rows, max_shrink)
+        return result, OrgView(records_of(rows), day)
 
+    @_translated
+    def org(self, day: date) -> OrgView:
+        """The org on `day`, never half of one ingest and half of another (a reader that
+        takes no lease reads in one transaction: on SQLite, one snapshot of the file)."""
+        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
+            return OrgView(load_records(conn), day)
+
+    @_translated
     def last_ingest(self) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(ingests).order_by(ingests.c.id.desc()).limit(1)).first()
@@ -63,48 +106,78 @@ class Store:
 
     # --- what syncd owns in each target (see accounts.py) ---------------------------
 
+    @_translated
     def accounts(self, target: str) -> dict[tuple[str, str], Owned]:
         with self.engine.connect() as conn:
             return load_accounts(conn, target)
 
+    @_translated
     def taken_usernames(self, target: str) -> set[str]:
         with self.engine.connect() as conn:
             return taken_usernames(conn, target)
 
+    @_translated
     def save_accounts(self, items: list[Owned]) -> None:
         """Write registry rows in one transaction (reservations before creating)."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn, store_errors(conn, _rows_named(items)):
             save_accounts(conn, items)
 
+    @_translated
     def record(self, entry: AuditEntry, account: Owned | None = None,
                forget: tuple[str, str] | None = None) -> None:
         """One applied (or refused) change: its audit row and registry update, together."""
-        with self.engine.begin() as conn:
+        doing = f"recording the {entry.action} of {entry.kind} {entry.key} in {entry.target}"
+        with self.writer.begin() as conn, store_errors(conn, doing):
             write_audit(conn, [entry])
             if account is not None:
                 save_accounts(conn, [account])
             if forget is not None:
                 forget_accounts(conn, entry.target, [forget])
 
+    @_translated
     def person_accounts(self, person_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return person_accounts(conn, person_id)
 
+    @_translated
+    def find_persons(self, name: str) -> list[str]:
+        """Ids of the persons with `name` (any case) as a username in some target or as
+        an email address, so `syncd show person` takes what a helpdesk ticket names."""
+        wanted = name.lower()
+        addresses = org_tables["addresses"].c
+        query = union(
+            select(accounts.c.key.label("id")).where(
+                accounts.c.kind == "user", func.lower(accounts.c.username) == wanted),
+            select(addresses.owner.label("id")).where(
+                addresses.type == "email", func.lower(addresses.value) == wanted),
+        )
+        with self.engine.connect() as conn:
+            return sorted(row.id for row in conn.execute(query))
+
+    @_translated
     def person_audit(self, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return person_audit(conn, person_id, limit)
 
-    def lease(self, name: str, wait: float = 0.0) -> AbstractContextManager[None]:
+    @contextmanager
+    def lease(self, name: str, wait: float = 0.0) -> Iterator[None]:
         """Hold `name` against every other process using this store (see locks.py)."""
-        return nullcontext() if self.read_only else lease(self.engine, name, wait)
+        if self.read_only:
+            yield
+            return
+        with store_errors(self.engine, f"taking the lease {name}"), \
+                lease(self.writer, name, wait):
+            yield
 
     def target_lease(self, target: str) -> AbstractContextManager[None]:
         """One apply per target at a time, across processes; Busy at once if taken."""
-        return lease(self.engine, f"target {target}")
+        return self.lease(f"target {target}")
 
+    @_translated
     def renew_lease(self, target: str) -> None:
-        renew(self.engine, f"target {target}")
+        renew(self.writer, f"target {target}")
 
+    @_translated
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return current_version(conn)
@@ -113,49 +186,33 @@ class Store:
         self.engine.dispose()
 
 
+def _rows_named(items: list[Owned]) -> str:
+    """The registry rows being saved, by kind and key (one) or count (many)."""
+    if len(items) == 1:
+        return f"saving {items[0].kind} {items[0].key} of {items[0].target}"
+    return f"saving {len(items)} registry rows"
+
+
 def open_store(url: str, *, read_only: bool = False) -> Store:
-    """Connect, create the sqlite folder if needed, and migrate to the current schema.
+    """Connect, create the sqlite file (0600) and folder if needed, and migrate to the
+    current schema in one transaction under the write lock: processes opening a new store
+    at once wait for each other, and a kill leaves no half-built schema.
 
-    `read_only` (what `syncd validate` uses) writes nothing at all: no folder, no
-    migration, SQLite opened in read-only mode; a store of another schema version is
-    a StoreError.
+    `read_only` (`validate`, `show`, `plan`) writes nothing at all: no file, no migration,
+    no lease, SQLite opened in read-only mode; a store of another schema version is
+    OtherSchema.
     """
-    sqlite_file = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
-    if sqlite_file and not read_only:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if sqlite_file and read_only:
-        url = f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"
-    try:
-        engine = create_engine(url)
-        if engine.dialect.name == "sqlite" and not read_only:
-            event.listen(engine, "connect", _sqlite_pragmas)
-        with engine.begin() as conn:
-            if not read_only:
+    engine = make_engine(url, read_only)
+    store = Store(engine, read_only)
+    with store_errors(engine, "opening it"):
+        if not read_only:
+            with store.writer.begin() as conn:
                 migrate(conn)
-            elif (version := current_version(conn)) != SCHEMA_VERSION:
-                raise StoreError(f"the store has schema version {version}, this syncd "
-                                 f"writes {SCHEMA_VERSION}")
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store {_safe(url)}: {exc.__class__.__name__}: "
-                         f"{getattr(exc, 'orig', exc)}") from exc
-    return Store(engine, read_only)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """WAL lets `syncd show` read while the daemon writes; wait rather than fail on a lock."""
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(url).set(query={}).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparsable URL)"
+        elif (version := store.schema_version()) != SCHEMA_VERSION:
+            upgrade = "; `syncd ingest` upgrades it" if version < SCHEMA_VERSION else ""
+            raise OtherSchema(f"the store {store_name(engine.url)} has schema version "
+                              f"{version}, this syncd writes {SCHEMA_VERSION}{upgrade}")
+    return store
 
 
 __all__ = [
@@ -164,6 +221,7 @@ __all__ = [
     "Busy",
     "IngestResult",
     "KindDelta",
+    "OtherSchema",
     "OrgView",
     "ShrinkRefused",
     "Store",

@@ -1,7 +1,8 @@
 """What syncd owns in each target, and what it did there.
 
 `accounts` is the registry: one row per object syncd created or adopted (users, groups,
-OUs), with the username given (kept forever, through disable and re-hire), the DN last
+OUs), with the username given (kept forever, through disable and re-hire; for a unit's
+group, the name it was given, `syncd.mapping.unitnames`), the DN last
 seen, the target's own id and when it was disabled. A row is written *before* the object
 is created, so a process killed between the two leaves a reservation the next cycle
 finishes, never an orphan with a new name. `audit` keeps one row per applied change.
@@ -48,10 +49,12 @@ def load_accounts(conn: Connection, target: str) -> dict[tuple[str, str], Owned]
 
 
 def taken_usernames(conn: Connection, target: str) -> set[str]:
-    """Every username ever given in this target, lower-cased: never given twice."""
+    """Every username ever given in this target, lower-cased: never given twice. (Groups'
+    rows keep their unit group name in the same column; it is no username.)"""
     rows = conn.execute(
         select(accounts.c.username).where(
-            and_(accounts.c.target == target, accounts.c.username.is_not(None))
+            and_(accounts.c.target == target, accounts.c.kind == "user",
+                 accounts.c.username.is_not(None))
         )
     )
     return {name.lower() for (name,) in rows}

@@ -62,9 +62,7 @@ def take_snapshot(
     conn: Connection, rows: Rows, sources: str, max_shrink: float, force: bool
 ) -> IngestResult:
     """Diff `rows` against the store, guard the shrink, then write; caller owns the transaction."""
-    deltas = {kind: _diff(_stored(conn, kind), rows[kind]) for kind in KINDS}
-    if not force:
-        _guard_shrink(deltas, max_shrink)
+    deltas = compare_snapshot(conn, rows, None if force else max_shrink).deltas
     if not any(d.added or d.changed or d.removed for d in deltas.values()):
         return IngestResult(None, deltas)
     for kind, delta in deltas.items():
@@ -78,6 +76,15 @@ def take_snapshot(
     _record_changes(conn, ingest_id, deltas)
     _prune(conn, ingest_id)
     return IngestResult(ingest_id, deltas)
+
+
+def compare_snapshot(conn: Connection, rows: Rows, max_shrink: float | None) -> IngestResult:
+    """What taking `rows` would change, per kind, writing nothing; ShrinkRefused past
+    `max_shrink` (None: no limit, a forced ingest)."""
+    deltas = {kind: _diff(_stored(conn, kind), rows[kind]) for kind in KINDS}
+    if max_shrink is not None:
+        _guard_shrink(deltas, max_shrink)
+    return IngestResult(None, deltas)
 
 
 def _stored(conn: Connection, kind: str) -> dict[str, Row]:

@@ -59,12 +59,15 @@ def _me() -> str:
 
 
 def _dead(holder: str, expires: datetime) -> bool:
-    """The lease ran out, or its holder was a process on this host that is gone."""
+    """The lease ran out, or its holder was a process on this host that is gone, or a
+    thread of this process that is gone (a cycle that could not let go of it)."""
     if expires.replace(tzinfo=expires.tzinfo or UTC) < datetime.now(UTC):
         return True
-    host, pid, started, _thread = [*holder.rsplit(":", 3), "", "", ""][:4]
+    host, pid, started, thread = [*holder.rsplit(":", 3), "", "", ""][:4]
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    if int(pid) == os.getpid() and started == _started(os.getpid()):
+        return thread not in {str(t.ident) for t in threading.enumerate()}
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -77,7 +80,8 @@ def _dead(holder: str, expires: datetime) -> bool:
 @contextmanager
 def lease(engine: Engine, name: str, wait: float = 0.0) -> Iterator[None]:
     """Hold the lease `name` for the block; wait up to `wait` seconds for it, then raise
-    Busy naming the holder. Not re-entrant: a second hold in the same thread is a bug."""
+    Busy naming the holder. A lease this very thread still holds is a leftover (letting
+    go of it failed, the store was down) and is taken back."""
     me = _me()
     deadline = time.monotonic() + wait
     while True:
@@ -114,8 +118,6 @@ def _acquire(engine: Engine, name: str, me: str) -> None:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         row = conn.execute(select(locks).where(locks.c.name == name)).first()
-        if row is not None and row.holder == me:
-            raise RuntimeError(f"lease {name} is already held by this thread")
         if row is None:
             try:
                 conn.execute(insert(locks).values(name=name, holder=me, since=now,
@@ -123,7 +125,7 @@ def _acquire(engine: Engine, name: str, me: str) -> None:
                 return
             except IntegrityError:
                 row = None  # someone was faster: report them below
-        elif _dead(row.holder, row.expires_at):
+        elif row.holder == me or _dead(row.holder, row.expires_at):
             taken = conn.execute(
                 update(locks).where(locks.c.name == name, locks.c.holder == row.holder)
                 .values(holder=me, since=now, expires_at=now + LEASE)

@@ -1,13 +1,13 @@
 """The organisation as it stands on one day: the address-book and mapping queries.
 
 Built once per cycle from the store and then read many times, so it is loaded whole and
-indexed in memory; every "as of day D" rule of CONTRACT section 2 lives here and only here.
+indexed in memory; every "as of day D" rule of docs/snapshot.md lives here and only here.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -43,6 +43,17 @@ def _load(conn: Connection, kind: str) -> list[Any]:
     return [record_type(*row) for row in conn.execute(select(*columns).order_by(table.c.id))]
 
 
+def load_records(conn: Connection) -> dict[str, list[Any]]:
+    """Every record in the store, by kind."""
+    return {kind: _load(conn, kind) for kind in KINDS}
+
+
+def records_of(rows: Mapping[str, Mapping[str, tuple[Any, ...]]]) -> dict[str, list[Any]]:
+    """Accepted snapshot rows as records, by kind, in the order the store gives them."""
+    return {kind: [KINDS[kind](*rows[kind][ident]) for ident in sorted(rows.get(kind, {}))]
+            for kind in KINDS}
+
+
 def _group(records: Iterable[Any], key: str) -> dict[str, list[Any]]:
     grouped: dict[str, list[Any]] = defaultdict(list)
     for record in records:
@@ -53,27 +64,29 @@ def _group(records: Iterable[Any], key: str) -> dict[str, list[Any]]:
 class OrgView:
     """Queries about persons and units, valid on `day`."""
 
-    def __init__(self, conn: Connection, day: date):
+    def __init__(self, records: Mapping[str, list[Any]], day: date):
+        """`records` by kind, from the store (`load_records`) or a snapshot not stored
+        (`records_of`: what `plan` and `validate` see)."""
         self.day = day
-        self.persons: dict[str, Person] = {p.id: p for p in _load(conn, "persons")}
-        self.units: dict[str, Unit] = {u.id: u for u in _load(conn, "units")}
-        engagements: list[Engagement] = _load(conn, "engagements")
+        self.persons: dict[str, Person] = {p.id: p for p in records["persons"]}
+        self.units: dict[str, Unit] = {u.id: u for u in records["units"]}
+        engagements: list[Engagement] = records["engagements"]
         self._engagements_of = _group(
             sorted(engagements, key=lambda e: (e.valid_from or date.min, e.id)), "person"
         )
         active = [e for e in engagements if e.active_on(day)]
         self._engaged_in = _group(active, "unit")
         self._children = _group((u for u in self.units.values() if u.parent), "parent")
-        managers = self._active(conn, "managers")
+        managers = self._active(records["managers"])
         self._managers_of_unit = _group(managers, "unit")
         self._posts_of_person = _group((m for m in managers if m.person), "person")
-        self._addresses = _group(self._active(conn, "addresses"), "owner")
-        self._leaves = _group(self._active(conn, "leaves"), "person")
-        self._roles = _group(self._active(conn, "roles"), "person")
-        self._associations = _group(self._active(conn, "associations"), "person")
+        self._addresses = _group(self._active(records["addresses"]), "owner")
+        self._leaves = _group(self._active(records["leaves"]), "person")
+        self._roles = _group(self._active(records["roles"]), "person")
+        self._associations = _group(self._active(records["associations"]), "person")
 
-    def _active(self, conn: Connection, kind: str) -> list[Any]:
-        return [record for record in _load(conn, kind) if record.active_on(self.day)]
+    def _active(self, records: Iterable[Any]) -> list[Any]:
+        return [record for record in records if record.active_on(self.day)]
 
     # --- persons ---------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 SQLAlchemy Core with portable types only, so the same schema runs on SQLite (default)
 and PostgreSQL. The schema version lives in `syncd_meta`; `migrate` applies every
-migration above it in one transaction, so a store is never left half-upgraded.
+migration above it in the caller's one transaction (on SQLite under the write lock, see
+engine.py), so a store is never left half-built or half-upgraded.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class OtherSchema(StoreError):
+    """The store was made by another version of syncd."""
+
+
 def current_version(conn: Connection) -> int:
     if not conn.dialect.has_table(conn, meta.name):
         return 0
@@ -155,7 +160,7 @@ def migrate(conn: Connection) -> None:
     """Bring the store to SCHEMA_VERSION; refuse a store made by a newer syncd."""
     version = current_version(conn)
     if version > SCHEMA_VERSION:
-        raise StoreError(
+        raise OtherSchema(
             f"the store has schema version {version}, this syncd knows up to {SCHEMA_VERSION}:"
             " upgrade syncd or point store.url at another database"
         )

@@ -1,22 +1,30 @@
 """An LDAP directory (OpenLDAP or Active Directory) as a target, through ldap3.
 
-Every ldap3 exception is translated here (STYLE section 5): a refusal by the server of
+Every ldap3 exception is translated here: a refusal by the server of
 one operation becomes ObjectRejected and the connection stays usable for the next
 change; anything that means the server cannot be used (refused connection, TLS or bind
 failure, a connection that keeps dropping) becomes TargetUnavailable naming the URL.
 
 Reconnects. The connection is opened on first use and again after it dropped, each time
-with a new ldap3 `Server` (ldap3 marks a refused address unavailable for a few seconds on
-the Server object). Connect failures and dropped connections are retried `retries` times
-with a short exponential backoff. A read is simply run again. A write whose connection
-dropped may or may not have been applied (the request can reach the server just before
-the socket fails), so it is never blindly sent again: after reconnecting, the entry is
-read back and only what is still missing is sent (an add of an entry that now exists, a
-delete of one that is gone, a rename whose new DN exists are done; a modify re-sends its
-value additions and deletions that are not yet in effect, plus its replaces, which are
-idempotent). After a receive timeout the server may still be busy with the request; if
-the check comes too early, the second send is refused as a duplicate (ObjectRejected),
-never applied twice. A wrong password is not retried: repeating it could lock the account.
+with a new ldap3 `Server` (ldap3 marks a refused address unavailable for a few seconds
+on the Server object). Connect failures and dropped connections are retried `retries`
+times (a config key, as is `timeout`) with a short exponential backoff. A read is simply
+run again. A write whose connection dropped may or may not have been applied (the
+request can reach the server just before the socket fails), so it is never blindly sent
+again: after reconnecting, the entry is read back and only what is still missing is sent
+(an add of an entry that now exists, a delete of one that is gone, a rename whose new DN
+exists are done; a modify re-sends its value additions and deletions that are not yet in
+effect, plus its replaces, which are idempotent). After a receive timeout the server may
+still be busy with the request; if the check comes too early, the second send is refused
+as a duplicate (ObjectRejected), never applied twice. A wrong password is not retried:
+repeating it could lock the account.
+
+Member changes after a move. slapd's refint and memberof overlays rewrite a renamed
+entry's `member` values and drop a deleted one's, so by the time a group's member delta
+is sent part of it may be in effect already; a modify is atomic, and a refusal of that
+part (attributeOrValueExists, noSuchAttribute) would refuse a leaver's removal with it.
+Modifies therefore carry the Permissive Modify control, and where a server ignores it and
+refuses so, the entry is re-read and only what is still missing is sent.
 """
 
 from __future__ import annotations
@@ -24,31 +32,36 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import socket
 import ssl
-import string
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import ldap3
+import tenacity
 from ldap3.core.exceptions import (
+    LDAPAttributeOrValueExistsResult,
     LDAPCertificateError,
     LDAPCommunicationError,
     LDAPException,
+    LDAPNoSuchAttributeResult,
     LDAPNoSuchObjectResult,
     LDAPOperationResult,
     LDAPResponseTimeoutError,
+    LDAPSessionTerminatedByServerError,
     LDAPStartTLSError,
 )
 from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
 from syncd.config import LdapTarget
 from syncd.errors import BindRefused, ObjectRejected, TargetUnavailable
-from syncd.objects import Entry, norm_dn, parent_dn, rdn
+from syncd.objects import Entry, InvalidDn, norm_dn, parent_dn, rdn, rdn_values
+from syncd.plan.diff import DN_ATTRIBUTES
 from syncd.plan.model import Action, AttrChange, Change
 
 log = logging.getLogger(__name__)
@@ -62,6 +75,10 @@ FILTER = "(objectClass=*)"
 ANCHORS = {"openldap": "entryUUID", "ad": "objectGUID"}
 BACKOFF = 0.2  # seconds before the first retry; doubles each time
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
+# Permissive Modify: adding a value the entry holds, or deleting one it lacks, is no error.
+# Not critical, so a server that does not know it ignores it. slapd honours it without
+# listing it in its root DSE's supportedControl (measured on 2.5), so it is always sent.
+MODIFY_CONTROLS = [("1.2.840.113556.1.4.1413", False, None)]
 # Failures of the connection, not of the operation: reconnect and retry.
 CONNECTION_ERRORS = (
     LDAPCommunicationError,
@@ -84,21 +101,11 @@ SEARCH_RESULT_ENTRY = 4  # LDAPMessage protocolOp tag
 class LdapDirectory:
     """The `Target` for an LDAP server: `read` the managed entries, `apply` one change."""
 
-    def __init__(
-        self,
-        config: LdapTarget,
-        password: str,
-        *,
-        page_size: int = 500,
-        retries: int = 2,
-        timeout: float = 10.0,
-    ) -> None:
+    def __init__(self, config: LdapTarget, password: str, *, page_size: int = 500) -> None:
         self.name = config.name
         self._config = config
         self._password = password
         self._page_size = page_size
-        self._retries = retries
-        self._timeout = timeout
         self._anchor = ANCHORS[config.flavour]
         self._connection: ldap3.Connection | None = None
 
@@ -140,11 +147,7 @@ class LdapDirectory:
             dn = change.new_dn
         modifications = _modifications(attribute_changes)
         if modifications:
-            self._run(
-                dn,
-                lambda connection: connection.modify(dn, modifications),
-                again=lambda connection: self._modify_missing(connection, dn, modifications),
-            )
+            self._modify(dn, modifications)
         return None
 
     def close(self) -> None:
@@ -167,10 +170,13 @@ class LdapDirectory:
         entries: list[Entry] = []
         cookie: bytes | None = None
         while True:
-            connection.search(
-                base, FILTER, ldap3.SUBTREE, attributes=requested,
-                paged_size=self._page_size, paged_cookie=cookie,
-            )  # fmt: skip
+            try:
+                connection.search(
+                    base, FILTER, ldap3.SUBTREE, attributes=requested,
+                    paged_size=self._page_size, paged_cookie=cookie,
+                )  # fmt: skip
+            except LDAPNoSuchObjectResult:
+                raise self._no_base(connection) from None
             result = connection.result
             if result["result"] != 0:
                 raise self._refused(base, result["description"], result["message"])
@@ -206,11 +212,14 @@ class LdapDirectory:
 
     def _rename(self, dn: str, new_dn: str) -> None:
         """modify_dn, deleting the old RDN value; new_superior only when the parent moves."""
-        new_parent = parent_dn(new_dn)
-        superior = new_parent if norm_dn(new_parent) != norm_dn(parent_dn(dn)) else None
+        try:
+            new_rdn, new_parent, old_parent = rdn(new_dn), parent_dn(new_dn), parent_dn(dn)
+        except InvalidDn as exc:
+            raise ObjectRejected(f"{dn}: cannot move to {new_dn}: {exc}") from None
+        superior = new_parent if norm_dn(new_parent) != norm_dn(old_parent) else None
 
         def rename(connection: ldap3.Connection) -> bool:
-            return connection.modify_dn(dn, rdn(new_dn), delete_old_dn=True, new_superior=superior)
+            return connection.modify_dn(dn, new_rdn, delete_old_dn=True, new_superior=superior)
 
         self._run(
             dn,
@@ -218,25 +227,42 @@ class LdapDirectory:
             again=lambda connection: self._exists(connection, new_dn) or rename(connection),
         )
 
+    def _modify(self, dn: str, modifications: dict[str, list[Any]]) -> None:
+        """A modify that tolerates what the overlays (or anyone) already did of it."""
+
+        def modify(connection: ldap3.Connection) -> bool:
+            try:
+                return connection.modify(dn, modifications, controls=MODIFY_CONTROLS)
+            except (LDAPAttributeOrValueExistsResult, LDAPNoSuchAttributeResult):
+                return self._modify_missing(connection, dn, modifications)
+
+        self._run(
+            dn,
+            modify,
+            again=lambda connection: self._modify_missing(connection, dn, modifications),
+        )
+
     def _modify_missing(
         self, connection: ldap3.Connection, dn: str, modifications: dict[str, list[Any]]
     ) -> bool:
-        """Send the part of a modify that is not yet in effect (after a dropped connection).
+        """Send the part of a modify that is not yet in effect: after a dropped
+        connection, or a refusal because part of it was (a modify is atomic).
 
-        A modify is atomic, so either all of it is there or none; replaces are idempotent
-        and sent again whatever the entry holds."""
+        Replaces are idempotent and sent again whatever the entry holds; DN values are
+        compared as DNs (slapd hands them back in its own escaping)."""
         current = self._values(connection, dn, list(modifications))
         missing: dict[str, list[Any]] = {}
         for name, operations in modifications.items():
-            have = {_text(value).lower() for value in current.get(name.lower(), ())}
+            fold = norm_dn if name.lower() in DN_ATTRIBUTES else str.lower
+            have = {fold(_text(value)) for value in current.get(name.lower(), ())}
             for operation, values in operations:
                 if operation == ldap3.MODIFY_ADD:
-                    values = [value for value in values if value.lower() not in have]
+                    values = [value for value in values if fold(value) not in have]
                 elif operation == ldap3.MODIFY_DELETE:
-                    values = [value for value in values if value.lower() in have]
+                    values = [value for value in values if fold(value) in have]
                 if values or operation == ldap3.MODIFY_REPLACE:
                     missing.setdefault(name, []).append((operation, values))
-        return not missing or connection.modify(dn, missing)
+        return not missing or connection.modify(dn, missing, controls=MODIFY_CONTROLS)
 
     def _read_anchor(self, dn: str) -> str | None:
         def read(connection: ldap3.Connection) -> str | None:
@@ -280,38 +306,45 @@ class LdapDirectory:
         `again` replaces `operation` once the connection dropped during it (writes: check,
         then send what is missing); reads leave it None and are simply repeated.
         """
-        step = operation
-        error: Exception | None = None
-        for attempt in range(self._retries + 1):
-            if attempt:
-                log.warning(
-                    "%s: %s; retrying (%d of %d)",
-                    self._config.url,
-                    _reason(error),
-                    attempt,
-                    self._retries,
-                )
-                time.sleep(BACKOFF * 2 ** (attempt - 1))
+        steps = [operation]
+
+        def attempt() -> T:
+            connection = self._connection or self._connect()
             try:
-                connection = self._connection or self._connect()
-            except CONNECTION_ERRORS as exc:
-                error = exc
-                continue
-            try:
-                return step(connection)
+                return steps[-1](connection)
             except LDAPOperationResult as exc:
                 raise self._refused(dn, exc.description, exc.message) from exc
-            except CONNECTION_ERRORS as exc:
+            except CONNECTION_ERRORS:
                 self.close()
-                error = exc
-                step = again or operation
+                steps.append(again or operation)
+                raise
             except LDAPException as exc:  # ldap3 refused to send it (a malformed DN or value)
                 raise ObjectRejected(f"{dn}: {_reason(exc)}") from exc
-        assert error is not None  # retries >= 0: the loop ran and failed
-        attempts = self._retries + 1
-        raise TargetUnavailable(
-            f"{self._config.url}: {_reason(error)} ({attempts} attempt{'s' * (attempts > 1)})"
-        ) from error
+
+        attempts = self._config.retries + 1
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=tenacity.wait_exponential(multiplier=BACKOFF),
+            retry=tenacity.retry_if_exception_type(CONNECTION_ERRORS),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except CONNECTION_ERRORS as exc:
+            raise TargetUnavailable(
+                f"{self._config.url}: {_reason(exc)} ({attempts} attempt{'s' * (attempts > 1)})"
+            ) from exc
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s: %s; retrying (%d of %d)",
+            self._config.url,
+            _reason(error) if error else "failed",
+            state.attempt_number,
+            self._config.retries,
+        )
 
     def _refused(
         self, dn: str, description: str, message: str
@@ -324,19 +357,19 @@ class LdapDirectory:
 
     def _connect(self) -> ldap3.Connection:
         """Open, start TLS if configured, and bind. Connection failures propagate (the
-        caller retries); a refused bind or a bad TLS setting is TargetUnavailable."""
+        caller retries); a refused bind, a bad TLS setting, or a server that does not
+        speak LDAP (or speaks it only inside TLS) is TargetUnavailable."""
         config = self._config
         where = f"{config.url}: bind as {config.bind_dn}"
         tls = self._tls()
+        timeout = config.timeout
         try:
-            server = ldap3.Server(
-                config.url, get_info=ldap3.NONE, tls=tls, connect_timeout=self._timeout
-            )
+            server = ldap3.Server(config.url, get_info=ldap3.NONE, tls=tls, connect_timeout=timeout)
             connection = ldap3.Connection(
                 server, config.bind_dn, self._password, client_strategy=ldap3.SYNC,
                 raise_exceptions=True, auto_referrals=False, check_names=False,
                 return_empty_attributes=False, fast_decoder=True,
-                receive_timeout=math.ceil(self._timeout),  # ldap3 packs it as whole seconds
+                receive_timeout=math.ceil(timeout),  # ldap3 packs it as whole seconds
             )  # fmt: skip
         except LDAPException as exc:
             raise TargetUnavailable(f"{config.url}: {_reason(exc)}") from exc
@@ -344,9 +377,17 @@ class LdapDirectory:
         strategy.decode_response_fast = partial(_decode_raw_entries, strategy.decode_response_fast)
         try:
             connection.open()
+        except CONNECTION_ERRORS:
+            _close(connection)
+            raise
+        try:
             if config.start_tls:
                 connection.start_tls()
             connection.bind()
+        except (LDAPSessionTerminatedByServerError, ConnectionResetError):  # as a TLS port does
+            _close(connection)
+            self._check_not_tls()
+            raise
         except CONNECTION_ERRORS:
             _close(connection)
             raise
@@ -359,8 +400,34 @@ class LdapDirectory:
         except LDAPException as exc:
             _close(connection)
             raise TargetUnavailable(f"{where}: {_reason(exc)}") from exc
+        except Exception as exc:  # ldap3 cannot even decode the answer (KeyError, ...)
+            _close(connection)
+            self._check_not_tls()
+            raise TargetUnavailable(
+                f"target {self.name}: not an LDAP server at {config.url}"
+            ) from exc
         self._connection = connection
         return connection
+
+    def _check_not_tls(self) -> None:
+        """An ldap:// URL at a port that answers only in TLS is a configuration mistake,
+        not an outage: say so instead of retrying."""
+        url = urlsplit(self._config.url)
+        if url.scheme != "ldap" or not url.hostname:
+            return
+        if _speaks_tls(url.hostname, url.port or 389, self._config.timeout):
+            ldaps = url._replace(scheme="ldaps").geturl()
+            raise TargetUnavailable(
+                f"target {self.name}: {self._config.url} answers only in TLS: did you mean {ldaps}?"
+            )
+
+    def _no_base(self, connection: ldap3.Connection) -> TargetUnavailable:
+        contexts = _naming_contexts(connection)
+        held = ", ".join(contexts) if contexts else "none it lists"
+        return TargetUnavailable(
+            f"target {self.name}: base_dn {self._config.base_dn} does not exist on "
+            f"{self._config.url}; its naming contexts: {held}"
+        )
 
     def _tls(self) -> ldap3.Tls | None:
         """Certificate and host name checked unless tls_verify is off; system CAs unless
@@ -423,43 +490,55 @@ def _modifications(changes: Iterable[AttrChange]) -> dict[str, list[Any]]:
 
 def _after_rename(changes: list[AttrChange], dn: str, new_dn: str) -> list[AttrChange]:
     """The attribute changes rebased on what modify_dn (deleteoldrdn) did to the RDN
-    attribute, the old value removed and the new one added; a change left with nothing
-    to do is dropped."""
-    old_name, old_value = _rdn_parts(dn)
-    new_name, new_value = _rdn_parts(new_dn)
+    attributes, the old RDN's values removed and the new one's added; a change left with
+    nothing to do is dropped."""
+    old, new = _rdn_values_by_name(dn), _rdn_values_by_name(new_dn)
     kept = []
     for change in changes:
         name = change.name.lower()
-        if name in (old_name, new_name):
-            now = [v for v in change.before if name != old_name or v.lower() != old_value.lower()]
-            if name == new_name and new_value.lower() not in {v.lower() for v in now}:
-                spelled = [v for v in change.after if v.lower() == new_value.lower()]
-                now.append(spelled[0] if spelled else new_value)
-            if {v.lower() for v in now} == {v.lower() for v in change.after}:
+        if name in old or name in new:
+            added = new.get(name, {})
+            now = [v for v in change.before if v.lower() not in old.get(name, {})]
+            held = {v.lower() for v in now}
+            spelled = {v.lower(): v for v in change.after}
+            now += [spelled.get(lower, value) for lower, value in added.items()
+                    if lower not in held]  # fmt: skip
+            if {v.lower() for v in now} == set(spelled):
                 continue
             change = replace(change, before=tuple(now))
         kept.append(change)
     return kept
 
 
-def _rdn_parts(dn: str) -> tuple[str, str]:
-    """The first RDN's attribute (lower-case) and its value with escapes undone."""
-    name, _, value = rdn(dn).partition("=")
-    value = value.strip()
-    out, i = bytearray(), 0
-    while i < len(value):
-        char = value[i]
-        if char == "\\" and i + 1 < len(value):
-            pair = value[i + 1 : i + 3]
-            if len(pair) == 2 and all(digit in string.hexdigits for digit in pair):
-                out.append(int(pair, 16))  # \c3\a6: one byte of a UTF-8 sequence
-                i += 3
-                continue
-            i += 1
-            char = value[i]  # \, \+ \" ...: the character itself
-        out += char.encode()
-        i += 1
-    return name.strip().lower(), out.decode("utf-8", "replace")
+def _rdn_values_by_name(dn: str) -> dict[str, dict[str, str]]:
+    """A DN's first RDN: attribute (lower-case) -> {value lower-cased: value}, unescaped."""
+    values: dict[str, dict[str, str]] = {}
+    for attribute, value in rdn_values(dn):
+        values.setdefault(attribute.lower(), {})[value.lower()] = value
+    return values
+
+
+def _naming_contexts(connection: ldap3.Connection) -> list[str]:
+    """The suffixes the server holds, from its root DSE."""
+    connection.search("", "(objectClass=*)", ldap3.BASE, attributes=["namingContexts"])
+    found = connection.response[0]["raw_attributes"] if connection.response else {}
+    return [_text(value) for name, values in found.items() for value in values]
+
+
+def _speaks_tls(host: str, port: int, timeout: float) -> bool:
+    """Whether a TLS handshake succeeds there (the certificate is not checked: this only
+    tells a TLS port from a plain one)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as sock,
+            context.wrap_socket(sock, server_hostname=host),
+        ):
+            return True
+    except OSError:
+        return False
 
 
 def _text(value: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Fictional municipality org snapshots (CONTRACT section 2) for tests, samples and benchmarks.
+"""Fictional municipality org snapshots (docs/snapshot.md) for tests, samples and benchmarks.
 
 `generate_org` builds a "Kolding Kommune" of any size: a unit tree of up to four levels
 (municipality > forvaltning > afdeling > institution), Danish names with æ ø å and

@@ -1,0 +1,118 @@
+"""The guards as pure functions over plans: what trips them and what they hold back."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncd.plan.guards import Limits, check_guards, hold_back, membership_removals
+from syncd.plan.model import Action, AttrChange, Change, Plan
+
+B = "dc=example,dc=org"
+
+
+def user_dn(uid: str, ou: str = "people") -> str:
+    return f"uid={uid},ou={ou},{B}"
+
+
+def member_change(group: str, remove: list[str], add: list[str]) -> Change:
+    before = tuple(sorted(remove))
+    return Change(Action.UPDATE, "group", group, f"cn={group},ou=groups,{B}", attributes=[
+        AttrChange("member", before, tuple(sorted(add)), multi=True)])
+
+
+def move(uid: str, to_ou: str) -> Change:
+    return Change(Action.MOVE, "user", uid, user_dn(uid), user_dn(uid, to_ou))
+
+
+def phone_change(uid: str, before: str | None, after: str | None) -> Change:
+    return Change(Action.UPDATE, "user", uid, user_dn(uid), attributes=[
+        AttrChange("telephoneNumber", (before,) if before else (), (after,) if after else ())])
+
+
+def plan_of(changes: list[Change], users: int = 100, memberships: int = 100) -> Plan:
+    return Plan("ldap", "openldap", B, "2026-12-01", changes=changes,
+                managed=users + 10, managed_by_kind={"user": users, "group": 10},
+                memberships=memberships)
+
+
+DEFAULTS = Limits()
+
+
+def guard(plan: Plan, name: str, limits: Limits = DEFAULTS):
+    return next(g for g in check_guards(plan, limits) if g.name == name)
+
+
+@pytest.mark.parametrize(("changes", "removals"), [
+    # a person who moves OU is rewritten in the group, not removed from it
+    ([move("a", "skole"), member_change("g", [user_dn("a")], [user_dn("a", "skole")])], 0),
+    # the same without the move: a real removal
+    ([member_change("g", [user_dn("a")], [user_dn("a", "skole")])], 1),
+    # moved, but not re-added to this group: removed
+    ([move("a", "skole"), member_change("g", [user_dn("a")], [])], 1),
+    # slapd's own escaping of the old DN still matches the move
+    ([Change(Action.MOVE, "user", "l", "uid=l,ou=Løn\\2C HR," + B, "uid=l,ou=Løn\\, HR2," + B),
+      member_change("g", ["uid=l,ou=Løn\\, HR," + B], ["uid=l,ou=Løn\\2C HR2," + B])], 0),
+    # a disabled person is the deletes guard's, never counted twice
+    ([Change(Action.DISABLE, "user", "a", user_dn("a"), user_dn("a", "disabled")),
+      member_change("g", [user_dn("a")], [])], 0),
+])
+def test_membership_removals_count_people_who_lose_a_group(changes, removals):
+    assert membership_removals(changes) == removals
+
+
+def test_a_reorganisation_that_moves_everyone_trips_no_member_guard():
+    moves = [move(f"u{i}", "tree") for i in range(200)]
+    rewrites = [member_change("g", [user_dn(f"u{i}") for i in range(200)],
+                              [user_dn(f"u{i}", "tree") for i in range(200)])]
+    plan = plan_of(moves + rewrites, users=200, memberships=200)
+    assert not guard(plan, "member_removals").tripped
+    allowed, held = hold_back(plan, Limits())
+    assert held == [] and allowed == plan.changes
+
+
+@pytest.mark.parametrize(("wiped", "limits", "tripped"), [
+    (60, Limits(), True),                                   # 60 > 50 and 60% > 20%
+    (50, Limits(), False),                                  # not more than 50 objects
+    (60, Limits(max_attribute_change_ratio=0.7), False),    # 60% is within 70%
+    (60, Limits(allow_changes=60), False),                  # accepted once
+    (60, Limits(allow_changes=59), True),
+])
+def test_attribute_guard_trips_on_mass_rewrites(wiped, limits, tripped):
+    changes = [phone_change(f"u{i}", "+45 1234", None) for i in range(wiped)]
+    result = guard(plan_of(changes), "attribute_changes", limits)
+    assert result.tripped is tripped
+    assert result.detail == f"telephoneNumber: {wiped} of 100 users"
+    assert result.value == pytest.approx(wiped / 100)
+
+
+def test_new_values_where_there_were_none_are_not_rewrites():
+    changes = [phone_change(f"u{i}", None, "+45 1234") for i in range(90)]
+    assert not guard(plan_of(changes), "attribute_changes").tripped
+
+
+def test_the_attribute_guard_holds_only_the_attribute_that_tripped():
+    wipes = [phone_change(f"u{i}", "+45 1234", None) for i in range(60)]
+    title = Change(Action.UPDATE, "user", "u0", user_dn("u0"), attributes=[
+        AttrChange("title", ("Clerk",), ("Senior clerk",))])
+    wipes[0].attributes.append(title.attributes[0])
+    plan = plan_of(wipes)
+    plan.guards = check_guards(plan, Limits())
+    allowed, held = hold_back(plan, Limits())
+    assert [c.key for c in allowed] == ["u0"]
+    assert [a.name for a in allowed[0].attributes] == ["title"]
+    assert len(held) == 60 and all(a.name == "telephoneNumber" for c in held
+                                   for a in c.attributes)
+
+
+def test_hold_all_holds_every_change_of_a_tripped_plan():
+    disables = [Change(Action.DISABLE, "user", f"u{i}", user_dn(f"u{i}"),
+                       user_dn(f"u{i}", "disabled")) for i in range(60)]
+    create = Change(Action.CREATE, "user", "new", user_dn("new"))
+    plan = plan_of([create, *disables])
+    limits = Limits(hold_all=True)
+    plan.guards = check_guards(plan, limits)
+    assert guard(plan, "deletes", limits).tripped
+    allowed, held = hold_back(plan, limits)
+    assert allowed == [] and len(held) == 61
+    allowed, held = hold_back(plan, Limits())  # by default the create still goes ahead
+    assert allowed == [create] and len(held) == 60

@@ -1,0 +1,80 @@
+"""Leases left behind by this very process are taken back, not a crash or a 10-minute
+wait; a cycle skipped because another process holds its target is visible and retried."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from syncd.store import Busy, open_store
+from syncd.store.schema import locks
+from tests.daemon_env import DaemonProcess, daemon_config
+from tests.sync_env import SyncEnv
+
+
+def holders(store) -> list[str]:
+    with store.engine.connect() as conn:
+        return [row.holder for row in conn.execute(select(locks))]
+
+
+def leave_behind(store, name: str) -> None:
+    """Hold `name` as a cycle does whose release failed: the row stays."""
+    context = store.lease(name)
+    context.__enter__()  # never exited: the release never ran
+
+
+def test_this_thread_takes_back_a_lease_it_could_not_let_go_of(store):
+    leave_behind(store, "target ldap")
+    with store.lease("target ldap"):  # once "already held by this thread"
+        assert len(holders(store)) == 1
+    assert holders(store) == []
+
+
+def test_a_lease_of_a_thread_of_this_process_that_is_gone_is_taken(store):
+    worker = threading.Thread(target=leave_behind, args=(store, "target ldap"))
+    worker.start()
+    worker.join()
+    with store.lease("target ldap"):
+        pass
+
+
+def test_a_lease_of_a_live_thread_is_busy(store):
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.lease("target ldap"):
+            taken.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    taken.wait(5)
+    try:
+        with pytest.raises(Busy), store.lease("target ldap"):
+            pass
+    finally:
+        release.set()
+        worker.join()
+
+
+@pytest.mark.slapd
+def test_a_skipped_cycle_shows_in_status_and_runs_later(tmp_path, slapd):
+    env = SyncEnv(tmp_path, slapd)
+    daemon = DaemonProcess(env.config, daemon_config(env, interval="1s"),
+                           tmp_path / "daemon.log")
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        with store.target_lease("ldap"):  # as a `syncd apply` by hand holds it
+            daemon.start()
+            daemon.wait_for(lambda: daemon.target()["skipped"], "a skipped cycle in /status")
+            assert "target ldap is held by" in daemon.target()["skipped"]
+            assert daemon.target()["result"] is None
+        daemon.wait_for(lambda: daemon.target()["result"] == "success",
+                        "the cycle once the lease is free")
+        assert daemon.target()["skipped"] is None
+        assert "cycle ldap skipped: target ldap is held by" in daemon.logged()
+    finally:
+        daemon.kill()
+        store.close()
