@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncd.testing.orggen import DEFAULT_AS_OF, generate_org, write_snapshot  # noqa: E402
+from syncd.sampleorg import DEFAULT_AS_OF, generate_org, write_snapshot  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

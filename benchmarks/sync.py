@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from syncd.sampleorg import generate_org, write_snapshot  # noqa: E402
 from syncd.testing.config import write_ldap_config  # noqa: E402
-from syncd.testing.orggen import generate_org, write_snapshot  # noqa: E402
 from syncd.testing.slapd import Slapd, find_program  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"

@@ -15,6 +15,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,6 @@ from syncd.errors import (
     NotFound,
     Problem,
     SnapshotRejected,
-    StoreError,
     SyncdError,
     group_problems,
 )
@@ -48,7 +48,7 @@ from syncd.mapping.rules import load_mapping
 from syncd.plan.model import FORMAT_VERSION, Change, Plan
 from syncd.plan.render import render_summary, render_text
 from syncd.show import person_card, render_person, render_unit, unit_card
-from syncd.store import OrgView, Store, open_store
+from syncd.store import OrgView, OtherSchema, Store, open_store
 from syncd.trace import render_trace, trace_person
 
 log = logging.getLogger("syncd")
@@ -69,9 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """The command, with every expected error as its message and exit code."""
+    """The command, with every expected error as its message and exit code; every store
+    it opened is closed after it, whatever happened."""
     try:
-        return args.command(args)
+        with ExitStack() as args.opened:
+            return args.command(args)
     except BrokenPipeError:
         raise
     except ConfigError as exc:
@@ -166,13 +168,21 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
-def _store(config: Config) -> Store:
-    return open_store(config.store.resolved_url())
+def _store(args: argparse.Namespace, config: Config) -> Store:
+    return _opened(args, open_store(config.store.resolved_url()))
+
+
+def _opened(args: argparse.Namespace, store: Store) -> Store:
+    """`store`, closed when the command ends."""
+    args.opened.callback(store.close)
+    return store
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _existing_store(config)
+    if store is not None:
+        _opened(args, store)
     checked = check(config, store, date.today())
     if not args.json:
         for notice in checked.notices:
@@ -188,13 +198,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _existing_store(config: Config) -> Store | None:
-    """The store if it is already there: validate never creates one."""
+    """The store if it is already there: validate never creates one. A store of another
+    syncd version is left aside (the config is checked against the sources instead); a
+    damaged or unreadable one is an error."""
     url = config.store.resolved_url()
     if _no_sqlite_file(url):
         return None
     try:
         return open_store(url, read_only=True)
-    except StoreError as exc:
+    except OtherSchema as exc:
         log.warning("not rendering against the store: %s", exc)
         return None
 
@@ -204,16 +216,18 @@ def _no_sqlite_file(url: str) -> bool:
 
 
 def _plan_store(config: Config) -> Store:
-    """The store `plan` reads; without one yet, an empty one in memory: plan creates
-    nothing, no store file either."""
+    """The store `plan` reads, read-only: plan needs no write access. Without one yet,
+    an empty one in memory: plan creates nothing, no store file either."""
     url = config.store.resolved_url()
-    return open_store("sqlite:///:memory:" if _no_sqlite_file(url) else url)
+    if _no_sqlite_file(url):
+        return open_store("sqlite:///:memory:")
+    return open_store(url, read_only=True)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
-        result = ingest(config, _store(config), args.force).result
+        result = ingest(config, _store(args, config), args.force).result
     except SyncdError as exc:
         exc.exit_code = 1  # ingest exits 0 ok, 1 error, guards included
         raise
@@ -224,7 +238,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     config = _config(args)
-    store = _plan_store(config)
+    store = _opened(args, _plan_store(config))
     try:
         org = preview(config, store, args.today or date.today())
     except GuardTripped as exc:
@@ -271,7 +285,7 @@ def _plan_text(plan: Plan, applied: bool = False) -> str:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     config = _config(args)
-    store = _store(config)
+    store = _store(args, config)
     ingest(config, store)
     org = store.org(args.today or date.today())
     codes, outcomes = [0], []
@@ -348,7 +362,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     config = _config(args)
-    store = _store(config)
+    store = _opened(args, open_store(config.store.resolved_url(), read_only=True))  # reads
     org = store.org(args.today or date.today())
     if args.what == "person":
         person_id = _person_id(store, org, args.id)

@@ -46,13 +46,13 @@ from syncd.plan.diff import Diff, Frozen, diff
 from syncd.plan.guards import Limits, check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
+from syncd.sampleorg import generate_org
 from syncd.sources import read_source
 from syncd.store import AuditEntry, IngestResult, OrgView, Store, open_store
 from syncd.store.accept import accept
 from syncd.store.locks import RENEW_AFTER
 from syncd.targets.base import Target
 from syncd.targets.ldap import LdapDirectory
-from syncd.testing.orggen import generate_org
 
 log = logging.getLogger("syncd.cycle")
 audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
@@ -168,19 +168,27 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
                 allow_deletes: int | None = None,
                 mapping: CompiledMapping | None = None,
                 allow_changes: int | None = None) -> Planned:
-    """Read the target and work out what to change. The caller closes `Planned.target`."""
+    """Read the target and work out what to change. The caller closes `Planned.target`;
+    when planning fails, it is closed here."""
     mapping = mapping or load_mapping(target_config.mapping)
     target = open_target(target_config)
     try:
-        found = target.read(mapping.read_attributes())
+        return _plan(config, store, org, target_config, target, mapping,
+                     limits(config, allow_deletes, allow_changes))
     except BaseException:
         target.close()
         raise
+
+
+def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
+          target: Target, mapping: CompiledMapping, guard_limits: Limits) -> Planned:
+    found = target.read(mapping.read_attributes())
     registry = store.accounts(target_config.name)
     desired = _desired(org, mapping, target_config, store, registry, found)
     result = diff(desired.objects, found, registry, anchor=mapping.anchor,
                   username_attribute=mapping.username_attribute,
-                  frozen=Frozen(desired.frozen, desired.frozen_groups))
+                  frozen=Frozen(desired.frozen, desired.frozen_groups),
+                  markers=mapping.marker_attributes())
     plan = Plan(
         target=target_config.name,
         flavour=getattr(target_config, "flavour", target_config.type),
@@ -195,11 +203,10 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
         errors=[str(problem) for problem in desired.problems]
         + [message for _, message in result.problems],
         problems=desired.problems,
-        notices=desired.notices,
+        notices=desired.notices + result.notices,
         errors_by_kind=Counter([*(_kind_of(p) for p in desired.problems),
                                 *(kind for kind, _ in result.problems)]),
     )
-    guard_limits = limits(config, allow_deletes, allow_changes)
     plan.guards = check_guards(plan, guard_limits)
     wanted = {(w.kind, w.key): w for w in desired.objects}
     return Planned(plan, target, result, registry, wanted, guard_limits)
@@ -386,6 +393,8 @@ def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetC
         on_stage("plan")
         planned = plan_target(config, store, org, target_config, allow_deletes, mapping,
                               allow_changes)
+        for notice in planned.plan.notices:  # the daemon has no plan printout to show them
+            log.info("%s: %s", target_config.name, notice)
         with closing(planned.target):
             on_stage("apply")
             store.renew_lease(target_config.name)  # planning a big target takes a while

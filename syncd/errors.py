@@ -2,9 +2,10 @@
 
     SyncdError                  exit 1
     ├── ConfigError             config or mapping file is wrong; lists every problem
+    ├── RenderBudgetExceeded    a cycle's templates took longer than its budget
     ├── SourceError             a source could not be read (file, server, format)
     ├── SnapshotRejected        the records read break the schema; store left as it was
-    ├── StoreError              the org store cannot be opened or migrated
+    ├── StoreError              the org store cannot be opened, read or written
     ├── NotFound                `show` of an id the store does not hold
     ├── TargetError             a target could not be read or written
     │   ├── TargetUnavailable   server unreachable, connection dropped
@@ -97,6 +98,10 @@ class ConfigError(SyncdError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class RenderBudgetExceeded(SyncdError):
+    """The renders of one cycle took longer than its budget: the cycle is abandoned."""
 
 
 class SourceError(SyncdError):

@@ -84,6 +84,19 @@ class Wanted:
     adopt_dn: str | None = None  # a pre-existing entry a correlation rule adopts
     multi: frozenset[str] = frozenset()  # attributes compared as sets, changed by delta
     sensitive: frozenset[str] = frozenset()  # values never shown
+    marker: tuple[str, str] | None = None  # (attribute, value) saying syncd made it
+
+
+def marker_value(kind: str, key: str) -> str:
+    """What a group's or OU's anchor attribute holds: `syncd:group:units:skole`."""
+    return f"syncd:{kind}:{key}"
+
+
+def parse_marker(value: str) -> tuple[str, str] | None:
+    """(kind, key) from a marker value; None for any other value."""
+    prefix, _, rest = value.partition(":")
+    kind, _, key = rest.partition(":")
+    return (kind, key) if prefix == "syncd" and kind in (GROUP, OU) and key else None
 
 
 def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]:

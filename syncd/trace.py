@@ -89,8 +89,8 @@ def _attributes(wanted: Wanted, mapping: CompiledMapping,
                 records: dict[str, str]) -> list[dict[str, Any]]:
     rules: dict[str, Template | tuple[Template, ...]] = {
         **mapping.attributes, **mapping.create_only}
-    if wanted.state != ACTIVE:
-        rules = dict(mapping.disabled_attributes)
+    if wanted.state != ACTIVE:  # a disabled account: the attributes, disabled_ ones over them
+        rules = {**mapping.attributes, **mapping.disabled_attributes}
     out = []
     for name, values in [*wanted.attrs.items(), *wanted.create_only.items()]:
         templates = rules.get(name)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +162,27 @@ def test_plan_and_validate_say_a_changed_username_pattern_applies_to_new_account
     assert "apply to new accounts only" in notice
     code, out, _ = env.run(capsys, "validate")
     assert code == 0 and "note: target ldap: username patterns" in out
+
+
+def established_to(port: int) -> int:
+    """TCP connections to 127.0.0.1:`port` in state ESTABLISHED, as the kernel lists them."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[2] == f"0100007F:{port:04X}"
+               and row.split()[3] == "01")
+
+
+def test_a_plan_that_fails_after_reading_the_target_closes_its_connection(env, monkeypatch):
+    from syncd import cycle
+    from syncd.config import load_config
+    from syncd.errors import RenderBudgetExceeded
+    from syncd.mapping import templating
+    from syncd.store import open_store
+
+    monkeypatch.setattr(templating, "MAX_CYCLE_RENDER_SECONDS", 0.0)
+    config = load_config(env.config)
+    store = open_store("sqlite://")
+    org = cycle.preview(config, store, date(2026, 12, 1))
+    before = established_to(env.slapd.port)
+    with pytest.raises(RenderBudgetExceeded):
+        cycle.plan_target(config, store, org, config.targets[0])
+    assert established_to(env.slapd.port) == before

@@ -277,3 +277,20 @@ def test_listens_on_ipv6_loopback(env, tmp_path):
         assert daemon.stop() == 0
     finally:
         daemon.kill()
+
+
+def test_targets_whose_cycles_come_together_share_one_ingest(env, tmp_path):
+    port = daemon_config(env, interval="1h")
+    text = env.config.read_text()
+    target = text[text.index("  - name: ldap"):text.index("schedule:")]
+    dead = target.replace("name: ldap", "name: dead").replace(
+        env.slapd.url, "ldap://127.0.0.1:1")
+    env.config.write_text(text.replace(target, target + dead))
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
+    try:
+        daemon.wait_for(succeeded(daemon), "the live target's cycle")
+        daemon.wait_for(lambda: daemon.metric("syncd_cycles_total", target="dead",
+                                              result="failure") >= 1, "the dead one to fail")
+        assert daemon.logged().count("ingest from hr:") == 1  # one read for both targets
+    finally:
+        daemon.kill()

@@ -16,6 +16,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "objects": {"*"},
     "yamlsafe": {"*"},
     "dateformat": {"*"},
+    "sampleorg": {"*"},
     "yamlfile": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "yamlmodel": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "config": {"sources", "store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},
@@ -53,6 +54,13 @@ def test_no_stage_imports_downstream():
             if "*" in forbidden or imported in forbidden:
                 offences.append(f"{path.relative_to(PACKAGE)} imports syncd.{imported}")
     assert offences == []
+
+
+def test_only_tests_and_benchmarks_use_the_test_servers():
+    importers = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if path.relative_to(PACKAGE).parts[0] != "testing"
+                 and "testing" in _imports(path)]
+    assert importers == []
 
 
 def test_nothing_imports_the_cli():

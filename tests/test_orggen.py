@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from syncd.testing.orggen import dumps_snapshot, generate_org, mail_local
+from syncd.sampleorg import dumps_snapshot, generate_org, mail_local
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "sample-org.json"
@@ -120,7 +120,7 @@ def test_same_seed_gives_the_same_org() -> None:
 
 
 def test_same_org_in_another_process_whatever_the_hash_seed() -> None:
-    code = ("import hashlib; from syncd.testing.orggen import dumps_snapshot, generate_org; "
+    code = ("import hashlib; from syncd.sampleorg import dumps_snapshot, generate_org; "
             "print(hashlib.sha256(dumps_snapshot(generate_org(60, 500, seed=3))"
             ".encode()).hexdigest())")
     here = hashlib.sha256(dumps_snapshot(generate_org(60, 500, seed=3)).encode()).hexdigest()

@@ -18,6 +18,7 @@ from syncd.store import Busy, open_store
 from syncd.testing.postgres import Postgres
 from tests.sync_env import SyncEnv
 from tests.test_store import ingest
+from tests.test_store_failures import org_read_across_an_ingest
 
 _databases = itertools.count()
 
@@ -47,6 +48,10 @@ def test_ingest_and_the_delta_on_postgresql(url, tiny_org):
     org = store.org(date(2026, 12, 1))
     assert org.person("p1").surname == "Østergaard"
     assert org.manager_of("p3").id == "p1"
+
+
+def test_a_reader_without_lease_sees_one_ingest_whole_on_postgresql(url, tiny_org):
+    assert org_read_across_an_ingest(url, tiny_org).person("p1").surname == "Ærø"
 
 
 def test_registry_upsert_and_leases_on_postgresql(url):

@@ -30,13 +30,25 @@ from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
 from syncd.daemon.progress import Progress
 from syncd.errors import BindRefused, ConfigError, GuardTripped, SnapshotRejected, SyncdError
-from syncd.store import Busy, open_store
+from syncd.store import Busy, OrgView, open_store
 
 log = logging.getLogger("syncd.daemon")
 
 RETRY_FIRST = 30.0  # seconds before a failed target is tried again; doubles per failure
 STALL_AFTER = 600.0  # seconds without progress before a cycle counts as stuck
 STOP_GRACE = 15.0  # seconds a stop waits for running cycles before abandoning them
+SNAPSHOT_REUSE = 60.0  # seconds one ingest (or its failure) serves every target's cycle,
+# at most half the shortest interval, so that a cycle never misses a change it is due
+
+
+@dataclass
+class Ingested:
+    """One ingest and the org it gave, shared by the targets whose cycles come together."""
+
+    at: float  # time.monotonic()
+    day: date
+    org: OrgView | None = None
+    error: Exception | None = None
 
 
 @dataclass
@@ -68,6 +80,8 @@ class Daemon:
         self.loaded_at = datetime.now(UTC)
         self.notifier = Notifier()
         self.progress = Progress(STALL_AFTER)
+        self.ingest_lock = threading.Lock()
+        self.ingested: Ingested | None = None
         self.stall_reported = False
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -163,6 +177,7 @@ class Daemon:
                             "syncd), the running daemon keeps the old one", key)
         logs.configure(config.logging.level, config.logging.format)
         self.loaded, self.reload_error = loaded, None
+        self.ingested = None  # the sources may have changed
         self.loaded_at = datetime.now(UTC)
         metrics.CONFIG_RELOAD_OK.set(1)
         metrics.CONFIG_RELOAD_TIME.set(time.time())
@@ -244,8 +259,7 @@ class Daemon:
 
         self.progress.start(target.name)
         try:
-            self._ingest(config)
-            outcome = run_cycle(config, self.store, self.store.org(date.today()), target,
+            outcome = run_cycle(config, self.store, self._org(config), target,
                                 mapping=loaded.mappings[target.name],
                                 should_stop=should_stop, on_stage=on_stage)
         except Busy as exc:
@@ -263,6 +277,25 @@ class Daemon:
             self._failed(target, state, stage[-1], exc, time.monotonic() - started)
             return
         self._succeeded(target, state, outcome, time.monotonic() - started)
+
+    def _org(self, config: Config) -> OrgView:
+        """The org as of today from an ingest at most SNAPSHOT_REUSE seconds old: targets
+        whose cycles come together share one read of the sources and one org view (and
+        one failure: a source that just failed is not read again for each target)."""
+        with self.ingest_lock:
+            last, today = self.ingested, date.today()
+            if last is None or last.day != today or \
+                    time.monotonic() - last.at >= _reuse_window(config):
+                last = self.ingested = Ingested(time.monotonic(), today)
+                try:
+                    self._ingest(config)
+                    last.org = self.store.org(today)
+                except Exception as exc:
+                    last.error = exc
+            if last.error is not None:
+                raise last.error
+            assert last.org is not None
+            return last.org
 
     def _ingest(self, config: Config) -> None:
         try:
@@ -372,6 +405,11 @@ class Daemon:
         if waiting:
             return False, "no cycle finished yet: " + ", ".join(waiting)
         return True, "ready"
+
+
+def _reuse_window(config: Config) -> float:
+    intervals = [(t.schedule or config.schedule).interval_seconds for t in config.targets]
+    return min([SNAPSHOT_REUSE, *(seconds / 2 for seconds in intervals)])
 
 
 def _trigger(schedule: Schedule) -> CrontabTrigger | IntervalTrigger:

@@ -13,14 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import update_wrapper
+from types import BuiltinMethodType, MethodType
 from typing import Any
 
+from jinja2 import Environment
 from jinja2 import filters as jinja_filters
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedFormatter
 
 MAX_OUTPUT = 100_000  # characters one render, one value or one call may produce
 MAX_EMITTED = 10 * MAX_OUTPUT  # characters all `{{ }}` of one render may emit (sets, macros)
+MAX_ITEMS = 100_000  # items `batch` and `slice` may build
 MAX_JSON_INDENT = 8
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.)", re.S)
@@ -31,7 +34,7 @@ def check(size: int, what: str) -> None:
     """SecurityError if `what` would make more than MAX_OUTPUT characters."""
     if size > MAX_OUTPUT:
         raise SecurityError(f"{what} would make {size:,} characters, more than the "
-                            f"{MAX_OUTPUT:,} a template may")
+                            f"{MAX_OUTPUT:,} characters a template may make")
 
 
 def size_of(value: Any, limit: int = MAX_OUTPUT) -> int:
@@ -39,7 +42,9 @@ def size_of(value: Any, limit: int = MAX_OUTPUT) -> int:
     Objects from the org (persons, units) count 1: they are bounded by real data."""
     if isinstance(value, str):
         return len(value)
-    if isinstance(value, int | float) or value is None:
+    if isinstance(value, int):  # ints are capped at 4,096 bits: ~1,234 digits
+        return abs(value).bit_length() // 3 + 2
+    if isinstance(value, float) or value is None:
         return 24
     if isinstance(value, Mapping):
         return _sum_sizes((item for pair in value.items() for item in pair), limit)
@@ -133,14 +138,16 @@ _STR_METHODS: dict[str, Callable[..., int]] = {
 }
 
 
-def bounded_str_method(value: Any, formatter: Callable[[str], BoundedFormatter]) -> Any:
+def bounded_str_method(value: Any, env: Environment) -> Any:
     """A guarded stand-in for a bound str method that can grow its text; else None."""
+    if not isinstance(value, BuiltinMethodType | MethodType):  # most values: at once
+        return None
     owner = getattr(value, "__self__", None)
     name = getattr(value, "__name__", "")
     if not isinstance(owner, str):
         return None
     if name in ("format", "format_map"):
-        return _bounded_format(owner, name, formatter(owner))
+        return _bounded_format(owner, name, BoundedFormatter(env))
     if name == "join":
         return update_wrapper(lambda items: _join(owner, items), value)
     estimate = _STR_METHODS.get(name)
@@ -180,7 +187,7 @@ def _filter_indent(s: Any, width: int | str = 4, *_: Any) -> int:
     return size_of(s) + (text_of(s).count("\n") + 1) * each
 
 
-def _filter_replace(_ctx: Any, s: Any, old: str, new: str, count: int | None = None) -> int:
+def _filter_replace(s: Any, old: str, new: str, count: int | None = None) -> int:
     return _replaced(text_of(s), text_of(old), text_of(new), -1 if count is None else count)
 
 
@@ -188,25 +195,24 @@ def _filter_format(value: Any, *args: Any, **kwargs: Any) -> int:
     return estimate_percent(text_of(value), kwargs or args)
 
 
-def _filter_wordwrap(_env: Any, s: Any, width: int = 79, _long: bool = True,
+def _filter_wordwrap(s: Any, width: int = 79, _long: bool = True,
                      wrapstring: str | None = None, *_: Any) -> int:
     text = text_of(s)
     breaks = len(text) // max(int(width), 1) + len(text.split()) + text.count("-") + 1
     return len(text) + breaks * len(wrapstring or "\n")
 
 
-def _filter_tojson(_ctx: Any, value: Any, indent: int | None = None) -> int:
+def _filter_tojson(value: Any, indent: int | None = None) -> int:
     if indent is not None and not 0 <= indent <= MAX_JSON_INDENT:
         raise SecurityError(f"tojson indent is limited to {MAX_JSON_INDENT}")
     return size_of(value) * (1 + (indent or 0))
 
 
-def _filter_count(what: str) -> Callable[..., int]:
-    """For batch and slice: how many items their count argument makes them build."""
-    def estimate(_value: Any, count: int, *_: Any) -> int:
-        return int(count)
-    estimate.__name__ = what
-    return estimate
+def _filter_count(_value: Any, count: int, *_: Any) -> int:
+    """batch and slice build as many items as their count says, whatever the input."""
+    if int(count) > MAX_ITEMS:
+        raise SecurityError(f"batch and slice are limited to {MAX_ITEMS:,} items")
+    return 0
 
 
 def _value_size(value: Any, *_: Any, **__: Any) -> int:
@@ -216,7 +222,7 @@ def _value_size(value: Any, *_: Any, **__: Any) -> int:
 _FILTER_ESTIMATES: dict[str, Callable[..., int]] = {
     "center": _filter_center, "indent": _filter_indent, "replace": _filter_replace,
     "format": _filter_format, "wordwrap": _filter_wordwrap, "tojson": _filter_tojson,
-    "batch": _filter_count("batch"), "slice": _filter_count("slice"),
+    "batch": _filter_count, "slice": _filter_count,
     **dict.fromkeys(("string", "upper", "lower", "title", "capitalize", "trim", "striptags",
                      "escape", "e", "forceescape", "safe", "urlencode", "urlize", "truncate",
                      "wordcount", "pprint"), _value_size),
@@ -233,10 +239,12 @@ def bounded_filters() -> dict[str, Callable[..., Any]]:
 
 def _guard_filter(name: str, original: Callable[..., Any],
                   estimate: Callable[..., int]) -> Callable[..., Any]:
+    passed = 1 if hasattr(original, "jinja_pass_arg") else 0  # Jinja's context comes first
+
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        check(estimate(*args, **kwargs), f"the {name!r} filter")
+        check(estimate(*args[passed:], **kwargs), f"the {name!r} filter")
         return original(*args, **kwargs)
-    return update_wrapper(guarded, original)  # keeps Jinja's pass_eval_context marks
+    return update_wrapper(guarded, original)  # keeps Jinja's pass_context marks
 
 
 def _filter_join(eval_ctx: Any, value: Iterable[Any], d: str = "",
@@ -249,7 +257,7 @@ def _filter_join(eval_ctx: Any, value: Iterable[Any], d: str = "",
 def concat(parts: list[Any]) -> str:
     """The `~` operator, sized first: `{% set b = a ~ a %}` twenty times is 2**20 × a."""
     check(size_of(parts), "'~'")
-    return "".join(map(text_of, parts))
+    return "".join(map(str, parts))
 
 
 def text_of(value: Any) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from syncd.errors import Problem
 from syncd.mapping.context import common_context, person_context, unit_context
 from syncd.mapping.rules import CompiledGroup, CompiledMapping
-from syncd.mapping.templating import Template, TemplateError
+from syncd.mapping.templating import Template, TemplateError, render_budget
 from syncd.mapping.unitnames import unit_slugs
 from syncd.mapping.usernames import (
     UsernameError,
@@ -41,6 +41,7 @@ from syncd.objects import (
     InvalidDn,
     Owned,
     Wanted,
+    marker_value,
     norm_dn,
     rdn_values,
     values,
@@ -88,8 +89,9 @@ def desired_state(
 
     `known` and `known_groups` are the registry's users (by person id) and groups (by
     group key): usernames and unit group names once given are kept."""
-    return _Builder(org, mapping, base_dn, variables, known, taken, lookup,
-                    known_groups or {}).build()
+    with render_budget():
+        return _Builder(org, mapping, base_dn, variables, known, taken, lookup,
+                        known_groups or {}).build()
 
 
 @dataclass
@@ -228,15 +230,18 @@ class _Builder:
         rdn = template.render(self._unit_context(unit), label=f"unit {unit.id}")
         dn = self.unit_dns[unit_id] = f"{rdn},{parent}"
         try:
-            self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}")
+            self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}",
+                     _marker(self.mapping.spec.ou_tree.anchor, OU, unit.id))
         except InvalidDn as exc:
             raise TemplateError(Problem(template.file, template.line, template.path,
                                         f"unit {unit.id}: {exc} (escape the name with "
                                         "dn_escape)")) from None
         return dn
 
-    def _ou(self, dn: str, why: str, rule: str = "containers", source: str = "") -> None:
-        """An OU to create; its RDN's values, unescaped, are also its attributes."""
+    def _ou(self, dn: str, why: str, rule: str = "containers", source: str = "",
+            marker: tuple[str, str] | None = None) -> None:
+        """An OU to create; its RDN's values, unescaped, are also its attributes. A
+        container has no marker: it is never deleted, so it need not be known as ours."""
         attrs: Attrs = {"objectClass": ("organizationalUnit",)}
         for attribute, value in rdn_values(dn):
             attrs[attribute] = (*attrs.get(attribute, ()), value)
@@ -245,11 +250,12 @@ class _Builder:
                 kind=OU,
                 key=norm_dn(dn),
                 dn=dn,
-                attrs={},
+                attrs={marker[0]: (marker[1],)} if marker else {},
                 create_only=attrs,
                 why=why,
                 rule=rule,
                 source=source,
+                marker=marker,
             )
         )
 
@@ -394,9 +400,7 @@ class _Builder:
         if account.state == ACTIVE:
             attrs, create_only = self._active_attributes(account, dn_of, label, failed)
         else:
-            attrs = self._rendered(self.mapping.disabled_attributes, account.context, label,
-                                   failed)
-            create_only = {}
+            attrs, create_only = self._disabled_attributes(account, label, failed), {}
         if failed:
             self.out.problems += failed
             self.out.frozen.add(account.person_id)
@@ -430,8 +434,39 @@ class _Builder:
             "dn": account.dn,
             "manager_dn": dn_of.get(manager.id) if manager else None,
         }
-        return (self._rendered(self.mapping.attributes, context, label, failed),
+        attrs = self._rendered(self.mapping.attributes, context, label, failed)
+        marks_of_leaving = {name: () for name in self.mapping.disabled_attributes
+                            if name not in attrs}  # a re-hire can bind again at once
+        return ({**marks_of_leaving, **attrs},
                 self._rendered(self.mapping.create_only, context, label, failed))
+
+    def _disabled_attributes(self, account: _Account, label: str, failed: list[Problem]
+                             ) -> Attrs:
+        """A disabled account's attributes: the mapping's, rendered from the person's last
+        known data with no manager (a leaver reports to no one, and a DN that may name a
+        deleted entry must go), then `disabled_attributes` over them. An attribute whose
+        template cannot render (the person left the store) keeps the value it has."""
+        context = {**account.context, **self._last_engagement(account.context),
+                   "dn": account.dn, "manager": None, "manager_dn": None}
+        attrs = {}
+        for name, template in self.mapping.attributes.items():
+            unrendered: list[Problem] = []
+            value = self._rendered({name: template}, context, label, unrendered)[name]
+            if not unrendered:
+                attrs[name] = value
+        return {**attrs, **self._rendered(self.mapping.disabled_attributes, context, label,
+                                          failed)}
+
+    def _last_engagement(self, context: dict[str, Any]) -> dict[str, Any]:
+        """`primary` and `primary_unit` of a leaver: the last engagement that started."""
+        person = context.get("person")
+        if person is None or context.get("primary") is not None:
+            return {}
+        started = [e for e in self.org.engagements(person.id)
+                   if e.valid_from is None or e.valid_from <= self.org.day]
+        if not started:
+            return {}
+        return {"primary": started[-1], "primary_unit": self.org.units.get(started[-1].unit)}
 
     def _rendered(
         self, templates: Mapping[str, Template | tuple[Template, ...]], context: dict[str, Any],
@@ -502,6 +537,9 @@ class _Builder:
             self.out.frozen_groups.add(f"{rule.name}:{key}")
             return None
         attrs[rule.member_attribute] = tuple(sorted([*member_dns, *nested]))
+        marker = _marker(rule.anchor, GROUP, f"{rule.name}:{key}")
+        if marker:
+            attrs[marker[0]] = (marker[1],)
         why = f"{len(member_dns)} member(s)" + (f", {len(nested)} nested group(s)"
                                                  if nested else "")
         self.out.objects.append(Wanted(
@@ -510,11 +548,17 @@ class _Builder:
             rule=f"groups.{rule.name}", source=f"units/{key}" if unit else "",
             multi=frozenset({rule.member_attribute}),
             username=context["unit_slug"],  # the registry keeps it: the name stays
+            marker=marker,
         ))
         return dn
 
     def _unit_context(self, unit: Unit | None) -> dict[str, Any]:
         return unit_context(unit, self.common, self.unit_slugs.get(unit.id) if unit else None)
+
+
+def _marker(attribute: str | None, kind: str, key: str) -> tuple[str, str] | None:
+    """(attribute, value) that tells the object is syncd's, if the mapping names one."""
+    return (attribute, marker_value(kind, key)) if attribute else None
 
 
 def _keys(result: Any) -> list[str]:

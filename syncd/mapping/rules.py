@@ -78,6 +78,17 @@ class GroupRule(Model):
         default_factory=list, description="rules whose groups are members of this static group"
     )
     attributes: dict[str, str] = Field(default_factory=dict)
+    anchor: str | None = Field(
+        None, description="attribute that holds syncd:RULE:KEY, so the object is known as "
+        "syncd's even when the store has lost it (businessCategory suits most classes)")
+
+    @model_validator(mode="after")
+    def _anchor_is_its_own(self) -> GroupRule:
+        taken = {name.lower() for name in self.attributes} | {self.member_attribute.lower()}
+        if self.anchor and self.anchor.lower() in taken:
+            raise ValueError(f"groups: {self.name}: anchor {self.anchor!r} is also set "
+                             "by the rule; give the marker an attribute of its own")
+        return self
 
     @model_validator(mode="after")
     def _nested_needs_key(self) -> GroupRule:
@@ -91,6 +102,9 @@ class OuTree(Model):
 
     under: str
     rdn: str = "ou={{ unit.name | dn_escape }}"
+    anchor: str | None = Field(
+        None, description="attribute that holds syncd:RULE:KEY, so the object is known as "
+        "syncd's even when the store has lost it (businessCategory suits most classes)")
 
 
 class MappingFile(Model):
@@ -162,7 +176,13 @@ class CompiledMapping:
         }
         for group in self.spec.groups:
             names |= {group.member_attribute, *group.attributes}
-        return names
+        return names | self.marker_attributes()
+
+    def marker_attributes(self) -> set[str]:
+        """The attributes that say an entry is syncd's: group and OU tree anchors."""
+        tree = self.spec.ou_tree
+        anchors = [rule.anchor for rule in self.spec.groups] + [tree.anchor if tree else None]
+        return {anchor for anchor in anchors if anchor}
 
 
 def load_mapping(path: Path) -> CompiledMapping:

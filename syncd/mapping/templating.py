@@ -8,16 +8,22 @@ away from Python internals, files and other templates, and no global can reach a
 Each error becomes a `TemplateError` carrying a `Problem` at the YAML line where the
 template stands (the line its text starts on plus the template's line - 1), with the
 object rendered as its `subject`, so one typo failing for every person groups to one line.
-A render is bounded: MAX_LOOPS loop iterations in all, MAX_OUTPUT characters.
+A render is bounded: MAX_LOOPS loop iterations in all, MAX_OUTPUT characters, every
+method, filter and operator that can grow a text is sized before it runs (`bounds`), and
+MAX_RENDER_SECONDS of time (checked at each loop pass and call, so a recursive macro that
+outputs nothing stops too). `render_budget` bounds all the renders of one cycle together:
+past it the cycle is abandoned with RenderBudgetExceeded, not a slow crawl per person.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import is_dataclass
+from dataclasses import dataclass, is_dataclass
 from datetime import date, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -29,14 +35,27 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing
+from jinja2.visitor import NodeTransformer
 
-from syncd.errors import Problem
+from syncd.errors import Problem, RenderBudgetExceeded
+from syncd.mapping.bounds import (
+    MAX_EMITTED,
+    MAX_OUTPUT,
+    bounded_filters,
+    bounded_str_method,
+    check,
+    concat,
+    estimate_binop,
+    text_of,
+)
 from syncd.objects import escape_dn_value
 
 _MAX_BITS = 4096  # ~1,200 digits: more is no attribute value, only a way to stall
 MAX_LOOPS = 100_000  # loop iterations in one render, all loops together (nested ones multiply)
-MAX_OUTPUT = 100_000  # characters one render may produce
+MAX_RENDER_SECONDS = 2.0  # one template, one object
+MAX_CYCLE_RENDER_SECONDS = 900.0  # every template of one target's cycle together
 _LOOP_FILTER = "syncd_loop_budget"  # wrapped around every `{% for %}`'s iterable
+_CONCAT_FILTER = "syncd_concat"  # stands in for every `~`, which Jinja joins unchecked
 _LOADING_TAGS = {
     nodes.Include: "include",
     nodes.Import: "import",
@@ -78,14 +97,25 @@ class _StrictUndefined(StrictUndefined):
 
 
 class _Environment(ImmutableSandboxedEnvironment):
-    """Stops `**` and `*` from stalling a render (loops and `range` are capped apart)."""
+    """Sizes `**`, `*`, `+`, `%` and the str methods that grow a text before they run
+    (loops and `range` are capped apart)."""
 
-    intercepted_binops = frozenset({"**", "*"})
+    intercepted_binops = frozenset({"**", "*", "+", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if _too_big(operator, left, right):
+        if _too_many_bits(operator, left, right):
             raise SecurityError(f"the result of {operator!r} would be too big")
+        check(estimate_binop(operator, left, right), f"{operator!r}")
         return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        """Called on every attribute a template reaches: `str.format`, `ljust`, `join`..."""
+        return bounded_str_method(value, self)
+
+    def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call (a macro calling itself included) draws on the render's time."""
+        _check_time()
+        return super().call(context, obj, *args, **kwargs)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         """Jinja's own message names the Python class; this names the rule."""
@@ -102,15 +132,11 @@ def _range(*args: int) -> range:
     return numbers
 
 
-def _too_big(operator: str, left: Any, right: Any) -> bool:
-    """Estimate the size of `left operator right` before computing it."""
-    if isinstance(left, int) and isinstance(right, int):
+def _too_many_bits(operator: str, left: Any, right: Any) -> bool:
+    """Estimate the size of an integer `left ** right` or `left * right` before computing it."""
+    if operator in ("**", "*") and isinstance(left, int) and isinstance(right, int):
         bits = abs(left).bit_length()
         return (bits * right if operator == "**" else bits + abs(right).bit_length()) > _MAX_BITS
-    if operator == "*":
-        for seq, times in ((left, right), (right, left)):
-            if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                return len(seq) * times > MAX_OUTPUT
     return False
 
 
@@ -122,15 +148,10 @@ _FILTER_ESCAPES = str.maketrans({"*": r"\2a", "(": r"\28", ")": r"\29", "\\": r"
 _NAME_WORD = re.compile(r"[^\s-]+")
 
 
-def _text(value: Any) -> str:
-    """None (an absent nickname, an open end date) renders empty, never as 'None'."""
-    return "" if value is None else str(value)
-
-
 def translit(value: Any) -> str:
     """ASCII as Danes spell it (æ→ae, ø→oe, å→aa), then every other script through
     anyascii ('Αλέξανδρος' → 'Alexandros', '李' → 'Li'); emoji are dropped."""
-    text = _text(value)
+    text = text_of(value)
     if text.isascii():
         return text
     return "".join(_ascii(char) for char in text.translate(_DANISH))
@@ -150,17 +171,17 @@ def slug(value: Any) -> str:
 
 def dn_escape(value: Any) -> str:
     """Escape one attribute value for a DN (RFC 4514 section 2.4); UTF-8 stays as it is."""
-    return escape_dn_value(_text(value))
+    return escape_dn_value(text_of(value))
 
 
 def filter_escape(value: Any) -> str:
     """Escape a value for an LDAP search filter (RFC 4515 section 3)."""
-    return _text(value).translate(_FILTER_ESCAPES)
+    return text_of(value).translate(_FILTER_ESCAPES)
 
 
 def initials(value: Any, lower: bool = False) -> str:
     """'Anne Marie Sørensen' → 'AMS'; a hyphen starts a word too ('Anne-Marie' → 'AM')."""
-    letters = "".join(word[0] for word in _NAME_WORD.findall(_text(value)))
+    letters = "".join(word[0] for word in _NAME_WORD.findall(text_of(value)))
     return letters.lower() if lower else letters.upper()
 
 
@@ -173,12 +194,12 @@ def isodate(value: date | str | None, fmt: str = "%Y-%m-%d") -> str:
 
 
 def first_word(value: Any) -> str:
-    words = _text(value).split()
+    words = text_of(value).split()
     return words[0] if words else ""
 
 
 def last_word(value: Any) -> str:
-    words = _text(value).split()
+    words = text_of(value).split()
     return words[-1] if words else ""
 
 
@@ -202,10 +223,12 @@ def make_environment() -> SandboxedEnvironment:
     `dict` are left of Jinja's globals: `lipsum`, `cycler`, `joiner` and `namespace` are
     no use in an attribute value, and a global is one more object to reach through.
     """
-    env = _Environment(undefined=_StrictUndefined, autoescape=False, finalize=_text)
+    env = _Environment(undefined=_StrictUndefined, autoescape=False, finalize=_emit)
     env.globals = {"range": _range, "dict": dict}
+    env.filters.update(bounded_filters())
     env.filters.update(FILTERS)
     env.filters[_LOOP_FILTER] = _loop_budget
+    env.filters[_CONCAT_FILTER] = concat
     return env
 
 
@@ -227,14 +250,17 @@ class _Compiled:
     def _run(self, context: Mapping[str, Any], label: str) -> tuple[Any, str]:
         """Render within the limits; the context is returned for an expression's result."""
         jinja = self._jinja
-        token = _LOOPS_LEFT.set([MAX_LOOPS])
+        token = _BUDGET.set(_Budget(deadline=time.monotonic() + MAX_RENDER_SECONDS))
         try:
+            _check_time()
             ctx = jinja.new_context(context)
             return ctx, _bounded_concat(jinja.root_render_func(ctx))
+        except RenderBudgetExceeded:
+            raise
         except Exception as exc:
             raise self._failure(exc, context, label) from exc
         finally:
-            _LOOPS_LEFT.reset(token)
+            _BUDGET.reset(token)
 
     def _failure(self, exc: Exception, context: Mapping[str, Any], label: str) -> TemplateError:
         """The object goes in `subject`, so one typo failing for everyone groups to one line."""
@@ -287,7 +313,7 @@ def compile_template(
     try:
         ast = env.parse(source)
         _refuse_loading(ast)
-        _budget_loops(ast, env)
+        _budget(ast, env)
         jinja = _build(env, ast)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc, file, line, path) from exc
@@ -325,26 +351,98 @@ def _refuse_loading(ast: nodes.Template) -> None:
         raise TemplateSyntaxError(message, node.lineno)
 
 
-def _budget_loops(ast: nodes.Template, env: SandboxedEnvironment) -> None:
+def _budget(ast: nodes.Template, env: SandboxedEnvironment) -> None:
     """Every loop draws on one budget per render: two nested `range(99999)` loops would
-    otherwise run 10 billion times and stall `validate` and the daemon."""
+    otherwise run 10 billion times and stall `validate` and the daemon. Every `~` is
+    sized before it joins: twenty `{% set b = a ~ a %}` would double a text 20 times."""
     for loop in ast.find_all(nodes.For):
-        loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None,
+        text = nodes.Const(_literal_text(loop), lineno=loop.iter.lineno)
+        loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [text], [], None, None,
                                  lineno=loop.iter.lineno)
+    _SizedConcat().visit(ast)
     ast.set_environment(env)
 
 
-_LOOPS_LEFT: ContextVar[list[int]] = ContextVar("loops_left")
+def _literal_text(loop: nodes.For) -> int:
+    """Characters of plain text one pass of `loop` emits (inner loops count their own)."""
+    inner = {id(node) for child in loop.find_all(nodes.For)
+             for node in child.find_all(nodes.TemplateData)}
+    return sum(len(node.data) for node in loop.find_all(nodes.TemplateData)
+               if id(node) not in inner)
 
 
-def _loop_budget(items: Any) -> Iterator[Any]:
-    """The items of one loop, each taken from the render's budget."""
-    left = _LOOPS_LEFT.get()
+class _SizedConcat(NodeTransformer):
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        parts = nodes.List(node.nodes, lineno=node.lineno)
+        return nodes.Filter(parts, _CONCAT_FILTER, [], [], None, None, lineno=node.lineno)
+
+
+@dataclass(slots=True)
+class _Budget:
+    """What one render may still spend: loop iterations, and characters emitted by
+    `{{ }}` anywhere (inside `{% set %}` blocks and macros too, which Jinja joins itself)."""
+
+    loops: int = MAX_LOOPS
+    emitted: int = MAX_EMITTED
+    deadline: float = 0.0  # time.monotonic() the render must end by
+
+    def emit(self, characters: int) -> None:
+        self.emitted -= characters
+        if self.emitted < 0:
+            raise SecurityError(f"the template emits more than {MAX_EMITTED:,} characters")
+
+
+_BUDGET: ContextVar[_Budget] = ContextVar("render_budget")
+_CYCLE_DEADLINE: ContextVar[float | None] = ContextVar("cycle_render_deadline", default=None)
+
+
+@contextmanager
+def render_budget(seconds: float | None = None) -> Iterator[None]:
+    """Every render inside the block must end within `seconds` (MAX_CYCLE_RENDER_SECONDS)
+    of its start."""
+    limit = MAX_CYCLE_RENDER_SECONDS if seconds is None else seconds
+    token = _CYCLE_DEADLINE.set(time.monotonic() + limit)
+    try:
+        yield
+    finally:
+        _CYCLE_DEADLINE.reset(token)
+
+
+def _check_time() -> None:
+    now = time.monotonic()
+    cycle = _CYCLE_DEADLINE.get()
+    if cycle is not None and now > cycle:
+        raise RenderBudgetExceeded(
+            "rendering the mapping took longer than its budget of "
+            f"{MAX_CYCLE_RENDER_SECONDS:g}s for one cycle; the cycle is abandoned (look for "
+            "slow templates with `syncd validate`)")
+    budget = _BUDGET.get(None)
+    if budget is not None and now > budget.deadline:
+        raise SecurityError(f"the template ran longer than {MAX_RENDER_SECONDS:g}s")
+
+
+def _loop_budget(items: Any, text: int) -> Iterator[Any]:
+    """The items of one loop, each taken from the render's budget with the `text`
+    characters of plain text each pass emits (`{% set %}` blocks join them unchecked)."""
+    budget = _BUDGET.get()
     for item in items:
-        left[0] -= 1
-        if left[0] < 0:
+        budget.loops -= 1
+        if budget.loops < 0:
             raise SecurityError(f"the template loops more than {MAX_LOOPS:,} times")
+        budget.emit(text)
+        _check_time()
         yield item
+
+
+def _emit(value: Any) -> str:
+    """Jinja's `finalize`: each `{{ }}`'s text, taken from the render's budget (constants
+    are finalized at compile time, outside any render)."""
+    text = text_of(value)
+    budget = _BUDGET.get(None)
+    if budget is not None:
+        budget.emit(len(text))
+    return text
 
 
 def _bounded_concat(chunks: Iterator[str]) -> str:

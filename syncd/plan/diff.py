@@ -4,6 +4,10 @@ Only objects syncd owns (its registry names them) or that a correlation rule ado
 ever changed; everything else in the directory is counted as foreign and left alone.
 Group membership is diffed as a set and only ever touches entries of our own users:
 a service account someone added to a unit group by hand stays there.
+
+Groups and OU-tree OUs carry a marker (`syncd:group:RULE:KEY` in the attribute the
+mapping names as their `anchor`): one the registry has no row for (a lost or replaced
+store) is re-adopted by it, as users are by their anchor, and said so in a notice.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from syncd.objects import (
     Wanted,
     norm_dn,
     parent_dn,
+    parse_marker,
     split_dn,
 )
 from syncd.plan.model import Action, AttrChange, Change
@@ -40,6 +45,7 @@ class Diff:
     managed: dict[str, int] = field(default_factory=dict)  # kind -> entries syncd owns
     memberships: int = 0  # our users as members of our groups, as found
     foreign: int = 0
+    notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,17 @@ class Frozen:
 
 
 def diff(wanted: list[Wanted], found: list[Entry], owned: dict[tuple[str, str], Owned], *,
-         anchor: str, username_attribute: str, frozen: Frozen) -> Diff:
-    return _Differ(wanted, found, owned, anchor, username_attribute, frozen).run()
+         anchor: str, username_attribute: str, frozen: Frozen,
+         markers: Iterable[str] = ()) -> Diff:
+    """`markers`: the attributes that may hold a group's or OU's marker."""
+    return _Differ(wanted, found, owned, anchor, username_attribute, frozen,
+                   set(markers)).run()
 
 
 class _Differ:
     def __init__(self, wanted: list[Wanted], found: list[Entry],
                  owned: dict[tuple[str, str], Owned], anchor: str, username_attribute: str,
-                 frozen: Frozen):
+                 frozen: Frozen, markers: set[str]):
         self.wanted, self.owned, self.anchor, self.frozen = wanted, owned, anchor, frozen
         self.username_attribute = username_attribute
         self.by_dn = {norm_dn(entry.dn): entry for entry in found}
@@ -67,6 +76,8 @@ class _Differ:
         for entry in found:
             for value in entry.get(anchor):
                 self.by_anchor[value].append(entry)
+        self.markers, self.marked = markers, _marked(found, markers)
+        self.registered = {norm_dn(own.dn) for own in owned.values() if own.state != DELETED}
         self.out = Diff()
 
     def run(self) -> Diff:
@@ -76,12 +87,15 @@ class _Differ:
         for own in self.owned.values():
             if own.state != DELETED and norm_dn(own.dn) in self.by_dn:
                 ours.setdefault(norm_dn(own.dn), own.kind)
+        for (kind, _), entry in self.marked.items():
+            ours.setdefault(norm_dn(entry.dn), kind)
         self.kept = {norm_dn(e.dn) for person in self.frozen.persons
                      for e in self.by_anchor.get(person, ())}
         self.removable = set(ours) - self.kept
         for w in self.wanted:
             self._compare(w, current[id(w)])
         self._orphans({(w.kind, w.key) for w in self.wanted})
+        self._notice_readopted()
         self.out.managed = {kind: list(ours.values()).count(kind) for kind in (OU, USER, GROUP)}
         self.out.memberships = sum(
             1 for w in self.wanted if w.kind == GROUP and (entry := current[id(w)])
@@ -97,7 +111,8 @@ class _Differ:
                 return self._ours(w, own)
             return self.by_dn.get(norm_dn(w.adopt_dn)) if w.adopt_dn else None
         if w.kind == GROUP:
-            return self.by_dn.get(norm_dn(own.dn)) if own else None
+            registered = self.by_dn.get(norm_dn(own.dn)) if own else None
+            return registered or self.marked.get((w.kind, w.key))
         return self.by_dn.get(norm_dn(w.dn))  # an OU that exists, ours or not, is enough
 
     def _ours(self, w: Wanted, own: Owned) -> Entry | None:
@@ -125,7 +140,7 @@ class _Differ:
             if w.state == ACTIVE:
                 self._create(w)
             return
-        if w.kind == OU:
+        if w.kind == OU and not self._marks_ours(w, cur):
             return
         new_dn = w.dn if norm_dn(cur.dn) != norm_dn(w.dn) else None
         if new_dn and norm_dn(new_dn) in self.by_dn:
@@ -137,6 +152,11 @@ class _Differ:
             self.out.in_sync.append((w, cur))
             return
         self._add(self._action(w, new_dn), w, cur.dn, new_dn, changes)
+
+    def _marks_ours(self, w: Wanted, cur: Entry) -> bool:
+        """An existing OU gets its marker only if it is ours: registered, or marked."""
+        return w.marker is not None and (norm_dn(cur.dn) in self.registered
+                                         or (OU, norm_dn(cur.dn)) in self.marked)
 
     def _action(self, w: Wanted, new_dn: str | None) -> Action:
         own = self.owned.get((w.kind, w.key))
@@ -184,11 +204,13 @@ class _Differ:
         whose template failed, is left alone: a broken template never removes access.
         """
         deleting: set[str] = set()
-        orphans = [(kind, key, own) for (kind, key), own in self.owned.items()
+        candidates = {**{k: e.dn for k, e in self.marked.items()},
+                      **{k: own.dn for k, own in self.owned.items()}}
+        orphans = [(kind, key, dn) for (kind, key), dn in candidates.items()
                    if kind in (GROUP, OU) and (kind, key) not in wanted_keys
                    and key not in self.frozen.groups]
-        for kind, key, own in sorted(orphans, key=lambda o: -len(split_dn(o[2].dn))):
-            entry = self.by_dn.get(norm_dn(own.dn))
+        for kind, key, dn in sorted(orphans, key=lambda o: -len(split_dn(o[2]))):
+            entry = self.by_dn.get(norm_dn(dn))
             if entry is None or self._names_kept(entry):
                 continue
             if kind == OU and self._has_children(entry.dn, deleting):
@@ -203,6 +225,18 @@ class _Differ:
         return [AttrChange(name, ours, (), multi=True) for name, values in entry.attrs.items()
                 if name.lower() in DN_ATTRIBUTES
                 and (ours := tuple(v for v in values if norm_dn(v) in self.removable))]
+
+    def _notice_readopted(self) -> None:
+        """Say plainly when the registry had lost objects that carry our marker."""
+        lost = [key for key in self.marked if key not in self.owned]
+        if not lost:
+            return
+        whose = ("the store has no record of" if not self.owned else
+                 "the store has lost its record of")
+        self.out.notices.append(
+            f"{whose} {len(lost)} object(s) syncd created in this target (marked "
+            f"{', '.join(sorted(self.markers))}=syncd:...); re-adopting them "
+            "(was the store deleted or replaced?)")
 
     def _problem(self, w: Wanted, message: str) -> None:
         self.out.problems.append((w.kind, f"{w.kind} {w.key}: {message}"))
@@ -224,6 +258,18 @@ class _Differ:
         self.out.changes.append(Change(action, w.kind, w.key, dn, new_dn, changes or [],
                                        why=why, rule=w.rule, source=w.source,
                                        username=w.username))
+
+
+def _marked(found: list[Entry], markers: set[str]) -> dict[tuple[str, str], Entry]:
+    """(kind, key) -> the entry whose marker names it; an OU is keyed by its DN."""
+    marked = {}
+    for entry in found:
+        for value in (v for name in markers for v in entry.get(name)):
+            parsed = parse_marker(value)
+            if parsed:
+                kind, key = parsed
+                marked[(kind, norm_dn(entry.dn) if kind == OU else key)] = entry
+    return marked
 
 
 def _same(name: str, before: tuple[str, ...], after: tuple[str, ...], multi: bool) -> bool:

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, func, select, union
+from sqlalchemy import Connection, Engine, func, select, union
 
 from syncd.objects import Owned
 from syncd.org import Snapshot
@@ -78,7 +78,8 @@ class Store:
     ) -> IngestResult:
         """Check and take `snapshot` whole, or raise and leave the store as it was."""
         rows = accept(snapshot)
-        with self.lease(INGEST, wait=LEASE_WAIT), self.writer.begin() as conn:
+        with store_errors(self.engine, f"taking the snapshot of {sources}"), \
+                self.lease(INGEST, wait=LEASE_WAIT), self.writer.begin() as conn:
             return take_snapshot(conn, rows, sources, max_shrink, force)
 
     @_translated
@@ -93,10 +94,11 @@ class Store:
 
     @_translated
     def org(self, day: date) -> OrgView:
-        """The org on `day`, never half of one ingest and half of another (a reader that
-        takes no lease reads in one transaction: on SQLite, one snapshot of the file)."""
+        """The org on `day`, never half of one ingest and half of another: read in one
+        transaction that sees one state of the store (the lease keeps a writer's own
+        ingest away; a read-only store takes none)."""
         with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
-            return OrgView(load_records(conn), day)
+            return OrgView(load_records(_one_snapshot(conn)), day)
 
     @_translated
     def last_ingest(self) -> dict[str, Any] | None:
@@ -119,7 +121,7 @@ class Store:
     @_translated
     def save_accounts(self, items: list[Owned]) -> None:
         """Write registry rows in one transaction (reservations before creating)."""
-        with self.writer.begin() as conn, store_errors(conn, _rows_named(items)):
+        with store_errors(self.engine, _rows_named(items)), self.writer.begin() as conn:
             save_accounts(conn, items)
 
     @_translated
@@ -127,7 +129,7 @@ class Store:
                forget: tuple[str, str] | None = None) -> None:
         """One applied (or refused) change: its audit row and registry update, together."""
         doing = f"recording the {entry.action} of {entry.kind} {entry.key} in {entry.target}"
-        with self.writer.begin() as conn, store_errors(conn, doing):
+        with store_errors(self.engine, doing), self.writer.begin() as conn:
             write_audit(conn, [entry])
             if account is not None:
                 save_accounts(conn, [account])
@@ -165,7 +167,7 @@ class Store:
         if self.read_only:
             yield
             return
-        with store_errors(self.engine, f"taking the lease {name}"), \
+        with store_errors(self.engine, f"taking the {name} lease"), \
                 lease(self.writer, name, wait):
             yield
 
@@ -184,6 +186,14 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _one_snapshot(conn: Connection) -> Connection:
+    """Every read of `conn` sees the store as it was at the first: SQLite's transaction
+    (see engine.py) does that already, PostgreSQL's default isolation does not."""
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
 
 
 def _rows_named(items: list[Owned]) -> str:
@@ -205,14 +215,22 @@ def open_store(url: str, *, read_only: bool = False) -> Store:
     engine = make_engine(url, read_only)
     store = Store(engine, read_only)
     with store_errors(engine, "opening it"):
-        if not read_only:
+        if read_only:
+            _same_schema(engine)
+        else:
             with store.writer.begin() as conn:
                 migrate(conn)
-        elif (version := store.schema_version()) != SCHEMA_VERSION:
-            upgrade = "; `syncd ingest` upgrades it" if version < SCHEMA_VERSION else ""
-            raise OtherSchema(f"the store {store_name(engine.url)} has schema version "
-                              f"{version}, this syncd writes {SCHEMA_VERSION}{upgrade}")
     return store
+
+
+def _same_schema(engine: Engine) -> None:
+    """A reader cannot migrate: a store of another version is OtherSchema."""
+    with engine.connect() as conn:
+        version = current_version(conn)
+    if version != SCHEMA_VERSION:
+        upgrade = "; `syncd ingest` upgrades it" if version < SCHEMA_VERSION else ""
+        raise OtherSchema(f"the store {store_name(engine.url)} has schema version {version}, "
+                          f"this syncd writes {SCHEMA_VERSION}{upgrade}")
 
 
 __all__ = [
@@ -221,8 +239,8 @@ __all__ = [
     "Busy",
     "IngestResult",
     "KindDelta",
-    "OtherSchema",
     "OrgView",
+    "OtherSchema",
     "ShrinkRefused",
     "Store",
     "UnitManager",

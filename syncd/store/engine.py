@@ -37,7 +37,7 @@ def make_engine(url: str, read_only: bool) -> Engine:
     if path is not None and read_only:
         if not path.exists():
             raise StoreError(f"the store {path} does not exist yet; `syncd ingest` creates it")
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+        url = f"sqlite:///file:{path}?mode=ro{_immutable(path)}&uri=true"
     elif path is not None:
         private_file(path)
     engine = create_engine(url, hide_parameters=True)
@@ -46,6 +46,14 @@ def make_engine(url: str, read_only: bool) -> Engine:
                      else _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _immutable(path: Path) -> str:
+    """In a folder this process cannot write, SQLite cannot make the -shm file a reader
+    of a WAL store needs; with none there, no process writes the store (writers need it
+    too), so it is read as an unchanging file."""
+    shm = path.with_name(path.name + "-shm")
+    return "" if os.access(path.parent, os.W_OK) or shm.exists() else "&immutable=1"
 
 
 def writer(engine: Engine) -> Engine:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from syncd.errors import GuardTripped
 from syncd.org import KINDS, field_names
 from syncd.store.accept import Row, Rows
+from syncd.store.failures import store_errors
 from syncd.store.schema import ingests, org_tables, record_changes
 
 _T = TypeVar("_T")
@@ -66,7 +67,8 @@ def take_snapshot(
     if not any(d.added or d.changed or d.removed for d in deltas.values()):
         return IngestResult(None, deltas)
     for kind, delta in deltas.items():
-        _write(conn, kind, delta, rows[kind])
+        with store_errors(conn, f"writing the {kind}"):
+            _write(conn, kind, delta, rows[kind])
     ingest_id = conn.execute(
         insert(ingests).values(
             finished_at=datetime.now(UTC), sources=sources, forced=force,

@@ -242,6 +242,27 @@ class Slapd:
             stdin=text,
         )  # fmt: skip
 
+    def modify_config(self, text: str) -> None:
+        """Change cn=config at run time (ldapmodify LDIF), as the current user over ldapi."""
+        self._run([find_program("ldapmodify"), "-Q", "-Y", "EXTERNAL", "-H", self.ldapi_url],
+                  stdin=text)
+
+    def enable_ppolicy(self) -> str:
+        """Load the ppolicy overlay with a default policy entry; returns the policy's DN.
+        Its `pwdAccountLockedTime` is OpenLDAP's own way to lock an account."""
+        policy = f"cn=default,ou=policies,{self.base_dn}"
+        self.modify_config(
+            "dn: cn=module{0},cn=config\nchangetype: modify\nadd: olcModuleLoad\n"
+            "olcModuleLoad: ppolicy\n\n"
+            "dn: olcOverlay={2}ppolicy,olcDatabase={1}mdb,cn=config\nchangetype: add\n"
+            "objectClass: olcOverlayConfig\nobjectClass: olcPPolicyConfig\n"
+            f"olcOverlay: {{2}}ppolicy\nolcPPolicyDefault: {policy}\n")
+        self.load_ldif(f"dn: ou=policies,{self.base_dn}\nobjectClass: organizationalUnit\n"
+                       f"ou: policies\n\ndn: {policy}\nobjectClass: organizationalRole\n"
+                       "objectClass: pwdPolicy\ncn: default\npwdAttribute: userPassword\n"
+                       "pwdLockout: TRUE\n")
+        return policy
+
     def load_ldif_offline(self, text: str) -> None:
         """Bulk-add entries with `slapadd -q` while stopped: ~7x faster than ldapadd.
 

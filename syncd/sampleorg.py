@@ -1,4 +1,5 @@
-"""Fictional municipality org snapshots (docs/snapshot.md) for tests, samples and benchmarks.
+"""Fictional municipality org snapshots (docs/snapshot.md): what `validate` renders against
+while the store is empty, and what tests, samples and benchmarks are made from.
 
 `generate_org` builds a "Kolding Kommune" of any size: a unit tree of up to four levels
 (municipality > forvaltning > afdeling > institution), Danish names with æ ø å and
