@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return exc.exit_code
     except SyncdError as exc:
-        print(f"syncd: {exc}", file=sys.stderr)
+        print(f"syncd: {logs.redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -367,7 +367,7 @@ class StoreConfig(Model):
                              "postgresql+psycopg://syncd@db/syncd)") from None
         if url.password is not None:
             _env_ref_only(str(url.password))
-        if {"password", "dsn"} & {key.lower() for key in url.query}:
+        if any("password" in key.lower() or key.lower() == "dsn" for key in url.query):
             raise ValueError("secrets are never inline: the password goes in the URL as "
                              "${env:NAME}")
         return value

@@ -188,7 +188,7 @@ def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfi
     result = diff(desired.objects, found, registry, anchor=mapping.anchor,
                   username_attribute=mapping.username_attribute,
                   frozen=Frozen(desired.frozen, desired.frozen_groups),
-                  markers=mapping.marker_attributes())
+                  markers=mapping.markers(target_config.name))
     plan = Plan(
         target=target_config.name,
         flavour=getattr(target_config, "flavour", target_config.type),
@@ -219,7 +219,7 @@ def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig
     taken = store.taken_usernames(target_config.name)
     taken |= {v.lower() for e in found for v in e.get(mapping.username_attribute)}
     return desired_state(
-        org, mapping, base_dn=getattr(target_config, "base_dn", ""),
+        org, mapping, base_dn=getattr(target_config, "base_dn", ""), target=target_config.name,
         variables=target_config.vars, known=known, taken=taken,
         lookup=_correlation_index(mapping, registry, found), known_groups=known_groups,
     )
@@ -292,7 +292,8 @@ def check(config: Config, store: Store | None, day: date) -> Checked:
             known, known_groups = _known(registry)
             desired = desired_state(
                 org, mappings[target_config.name],
-                base_dn=getattr(target_config, "base_dn", ""), variables=target_config.vars,
+                base_dn=getattr(target_config, "base_dn", ""), target=target_config.name,
+                variables=target_config.vars,
                 known=known, known_groups=known_groups,
                 taken=store.taken_usernames(target_config.name) if store else set(),
                 lookup=lambda attribute, value: [],
@@ -424,7 +425,7 @@ def apply_plan(planned: Planned, store: Store, day: date,
                         "attribute_changes" else "allow-deletes")
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE and _registered(c)])
-    refused_users: set[str] = set()  # DNs of users whose creation the server refused
+    refused: dict[str, str | None] = {}  # a refused user's wanted DN -> where it still is
     renewed = time.monotonic()
     for done, change in enumerate(changes):
         if should_stop():
@@ -432,8 +433,8 @@ def apply_plan(planned: Planned, store: Store, day: date,
             log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
                      outcome.stopped)
             break
-        if refused_users and change.kind == GROUP:
-            change = change.without_values(refused_users)
+        if refused and change.kind == GROUP:
+            change = change.as_if_refused(refused)
             if change.action is Action.CREATE and not all(a.after for a in change.attributes
                                                           if a.multi):
                 log.info("%s: %s waits for its members' entries", plan.target, change.dn)
@@ -443,7 +444,9 @@ def apply_plan(planned: Planned, store: Store, day: date,
             renewed = time.monotonic()
         applied = _apply_one(planned, store, change, day, outcome)
         if not applied and change.kind == USER and change.action is Action.CREATE:
-            refused_users.add(norm_dn(change.dn))
+            refused[norm_dn(change.dn)] = None
+        elif not applied and change.kind == USER and change.new_dn:  # a refused move
+            refused[norm_dn(change.new_dn)] = change.dn
     store.save_accounts(_settled(planned, day))
     return outcome
 

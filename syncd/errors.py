@@ -11,6 +11,7 @@
     │   ├── TargetUnavailable   server unreachable, connection dropped
     │   │   └── BindRefused     wrong credentials: never retried soon (account lockout)
     │   └── ObjectRejected      the server refused one object; the cycle goes on
+    ├── CycleStopped            the daemon stops between two stages of a cycle
     └── GuardTripped            exit 3: a safety guard stopped a destructive change
 
 Only `syncd.cli.main` turns these into an exit status. Anything else that escapes is a
@@ -148,6 +149,10 @@ class BindRefused(TargetUnavailable):
 
 
 class ObjectRejected(TargetError):
+    pass
+
+
+class CycleStopped(SyncdError):
     pass
 
 

@@ -85,18 +85,7 @@ class Wanted:
     multi: frozenset[str] = frozenset()  # attributes compared as sets, changed by delta
     sensitive: frozenset[str] = frozenset()  # values never shown
     marker: tuple[str, str] | None = None  # (attribute, value) saying syncd made it
-
-
-def marker_value(kind: str, key: str) -> str:
-    """What a group's or OU's anchor attribute holds: `syncd:group:units:skole`."""
-    return f"syncd:{kind}:{key}"
-
-
-def parse_marker(value: str) -> tuple[str, str] | None:
-    """(kind, key) from a marker value; None for any other value."""
-    prefix, _, rest = value.partition(":")
-    kind, _, key = rest.partition(":")
-    return (kind, key) if prefix == "syncd" and kind in (GROUP, OU) and key else None
+    fill_only: frozenset[str] = frozenset()  # a value found stays; written only where none
 
 
 def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]:
@@ -136,6 +125,7 @@ _AVA = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _ESCAPE = re.compile(r"((?:\\[0-9A-Fa-f]{2})+)|\\(.)", re.DOTALL)
+_RAW_BYTE = re.compile("[\udc80-\udcff]")  # a byte no UTF-8 decoder took (surrogateescape)
 _SPECIAL = re.compile(r'[\\+"#<>;]')  # a DN without these needs no parser
 
 
@@ -163,10 +153,13 @@ def _read_rdn(dn: str, position: int) -> tuple[Rdn, int | None]:
 
 
 def escape_dn_value(value: str) -> str:
-    """One attribute value escaped for a DN (RFC 4514 section 2.4); UTF-8 stays as it is."""
+    """One attribute value escaped for a DN (RFC 4514 section 2.4); UTF-8 stays as it is,
+    and a byte that was no UTF-8 (kept by `_unescape` as a lone surrogate) is its `\\XX`
+    again, so that two different DNs never read as one."""
     if value in ("", " "):
         return "\\" * (value == " ") + value
-    return ldap3_dn.escape_rdn(value).replace("\\\0", "\\00")
+    escaped = ldap3_dn.escape_rdn(value).replace("\\\0", "\\00")
+    return _RAW_BYTE.sub(lambda m: f"\\{ord(m[0]) - 0xDC00:02X}", escaped)
 
 
 def build_rdn(avas: Iterable[Ava]) -> str:
@@ -219,7 +212,7 @@ def _unescape(value: str) -> str:
     if "\\" not in value:
         return value
     return _ESCAPE.sub(
-        lambda m: bytes.fromhex(m[1].replace("\\", "")).decode("utf-8", "replace")
+        lambda m: bytes.fromhex(m[1].replace("\\", "")).decode("utf-8", "surrogateescape")
         if m[1]
         else m[2],
         value,

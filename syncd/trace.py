@@ -95,13 +95,14 @@ def _attributes(wanted: Wanted, mapping: CompiledMapping,
     for name, values in [*wanted.attrs.items(), *wanted.create_only.items()]:
         templates = rules.get(name)
         parts = templates if isinstance(templates, tuple) else (templates,) if templates else ()
+        hidden = name in wanted.sensitive  # a literal initial password is in the template
         out.append({
             "name": name,
-            "values": HIDDEN if name in wanted.sensitive else list(values),
+            "values": HIDDEN if hidden else list(values),
             "once": name in wanted.create_only,
             "rule": parts[0].path if parts else _fixed_rule(name, mapping),
             "at": f"{parts[0].file}:{parts[0].line}" if parts else "",
-            "template": [t.source for t in parts],
+            "template": [HIDDEN] if hidden else [t.source for t in parts],
             "records": sorted({records[v] for t in parts for v in _variables(t.source)
                                if v in records}),
         })

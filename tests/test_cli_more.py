@@ -117,3 +117,16 @@ def test_plan_person_follows_a_leaver_gone_from_the_org(env, capsys):
     assert (trace["in_scope"], trace["state"]) == (False, "disabled")
     assert trace["why"] == "the person is no longer in the org store"
     assert trace["entry"]["action"] == "disable"
+
+
+def test_plan_person_never_shows_a_sensitive_template(env, capsys, tmp_path):
+    shipped = REPO / "mappings" / "openldap.yaml"
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(shipped.read_text(encoding="utf-8").replace(
+        "  attributes:\n", '  create_only:\n    userPassword: "Welcome2026!"\n  attributes:\n',
+        1), encoding="utf-8")
+    env.config.write_text(env.config.read_text().replace(str(shipped), str(mapping)))
+    for extra in ((), ("--json",)):
+        code, out, _ = env.run(capsys, "plan", "--person", "p2", "--today", DAY, *extra)
+        assert code == 0 and "userPassword" in out
+        assert "Welcome2026" not in out

@@ -253,7 +253,8 @@ def test_a_bad_crontab_line_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("url", ["postgresql+psycopg://syncd:hunter2@db/syncd",
-                                 "postgresql+psycopg://syncd@db/syncd?password=hunter2"])
+                                 "postgresql+psycopg://syncd@db/syncd?password=hunter2",
+                                 "postgresql+psycopg://syncd@db/syncd?sslpassword=hunter2"])
 def test_a_store_url_with_a_password_is_refused_and_not_echoed(tmp_path, capsys, url):
     path = write(tmp_path, base(tmp_path) + f"store:\n  url: {url}\n")
     assert main(["validate", "-c", str(path)]) == 1

@@ -186,3 +186,19 @@ def test_a_plan_that_fails_after_reading_the_target_closes_its_connection(env, m
     with pytest.raises(RenderBudgetExceeded):
         cycle.plan_target(config, store, org, config.targets[0])
     assert established_to(env.slapd.port) == before
+
+
+def test_a_new_member_never_costs_the_others_their_membership(env, capsys):
+    """The mapping spells DNs one way (the configured base DN), slapd another; with
+    Permissive Modify a "remove and re-add" of the same members would only remove."""
+    env.config.write_text(env.config.read_text().replace(
+        f"base_dn: {env.base}", f"base_dn: {env.base.upper()}"))
+    assert env.apply(capsys)[0] == 0
+    before = env.members("aertebjerg-skole")
+    assert len(before) == 2
+    env.org["engagements"].append({"id": "e9", "person": "p5", "unit": "skole",
+                                   "job_function": "Lærer", "valid_from": "2026-11-01"})
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out
+    assert env.members("aertebjerg-skole") == before | {env.dn("p5")}
+    assert env.plan(capsys)["changes"] == []

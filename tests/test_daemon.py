@@ -141,18 +141,27 @@ def test_recovers_by_itself_when_slapd_comes_back(daemon, env):
     assert daemon.stop() == 0
 
 
-def test_a_failing_target_does_not_hold_up_the_others(env, tmp_path):
-    port = daemon_config(env)
+def with_dead_target(env: SyncEnv) -> None:
+    """A second target beside the live one, whose server is never there."""
     text = env.config.read_text()
     target = text[text.index("  - name: ldap"):text.index("schedule:")]
     dead = target.replace("name: ldap", "name: dead").replace(
         env.slapd.url, "ldap://127.0.0.1:1")
     env.config.write_text(text.replace(target, target + dead))
+
+
+def both_cycles(daemon: DaemonProcess) -> None:
+    daemon.wait_for(succeeded(daemon), "the live target's cycle")
+    daemon.wait_for(lambda: daemon.metric("syncd_cycles_total", target="dead",
+                                          result="failure") >= 1, "the dead one to fail")
+
+
+def test_a_failing_target_does_not_hold_up_the_others(env, tmp_path):
+    port = daemon_config(env)
+    with_dead_target(env)
     daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
     try:
-        daemon.wait_for(succeeded(daemon), "the live target's cycle")
-        daemon.wait_for(lambda: daemon.metric("syncd_cycles_total", target="dead",
-                                              result="failure") >= 1, "the dead one to fail")
+        both_cycles(daemon)
         code, body = daemon.get("/readyz")
         assert code == 503 and "dead" in body
         assert daemon.target("ldap")["result"] == "success"
@@ -281,16 +290,10 @@ def test_listens_on_ipv6_loopback(env, tmp_path):
 
 def test_targets_whose_cycles_come_together_share_one_ingest(env, tmp_path):
     port = daemon_config(env, interval="1h")
-    text = env.config.read_text()
-    target = text[text.index("  - name: ldap"):text.index("schedule:")]
-    dead = target.replace("name: ldap", "name: dead").replace(
-        env.slapd.url, "ldap://127.0.0.1:1")
-    env.config.write_text(text.replace(target, target + dead))
+    with_dead_target(env)
     daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
     try:
-        daemon.wait_for(succeeded(daemon), "the live target's cycle")
-        daemon.wait_for(lambda: daemon.metric("syncd_cycles_total", target="dead",
-                                              result="failure") >= 1, "the dead one to fail")
+        both_cycles(daemon)
         assert daemon.logged().count("ingest from hr:") == 1  # one read for both targets
     finally:
         daemon.kill()

@@ -58,11 +58,36 @@ def test_a_stale_manager_on_a_disabled_entry_is_repaired_by_the_next_cycle(env, 
     attrs = env.user("p2")[1]
     assert "manager" not in attrs
     assert "applied 1 change(s)" in out
-    if org_change == "still in the store":
-        assert attrs["title"] == ["Lærer"]  # rendered from the last engagement
-    else:
-        assert attrs["title"] == ["Hacked"]  # no data left to render it from: kept
-        assert attrs["cn"] == ["Åse Østergård"]
+    assert attrs["title"] == ["Hacked"]  # a leaver's value is not syncd's to rewrite
+    assert attrs["cn"] == ["Åse Østergård"]
+
+
+def test_a_leavers_data_going_neither_blanks_nor_rewrites_the_entry(env, capsys):
+    code, out, _ = env.apply(capsys)
+    assert code == 0, out
+    before = {person: env.user(person)[1] for person in ("p1", "p2")}
+    assert before["p1"]["mail"] == ["direktoer@kolding.example"]
+    assert before["p2"]["telephoneNumber"] == ["+45 7979 1234"]
+    for engagement in env.org["engagements"][:2]:  # p1 and p2 leave ...
+        engagement["valid_to"] = "2026-12-05"
+        engagement["job_function"] = None  # ... and HR clears what they were
+    env.org["addresses"] = [a for a in env.org["addresses"] if a["id"] not in ("a1", "a2")]
+    code, out, err = env.apply(capsys, "2026-12-06")
+    assert code == 0, out + err
+    for person in ("p1", "p2"):
+        dn, attrs = env.user(person)
+        assert "ou=disabled" in dn.lower()
+        assert attrs == {name: value for name, value in before[person].items()
+                         if name != "manager"}, out
+
+
+def test_a_disabled_entry_gets_a_value_where_it_has_none(env, capsys):
+    dn = _disable_p2(env, capsys)
+    with env.connection() as conn:
+        assert conn.modify(dn, {"title": [(ldap3.MODIFY_DELETE, [])]}), conn.result
+    code, out, err = env.apply(capsys, "2026-12-07")
+    assert code == 0, out + err
+    assert env.user("p2")[1]["title"] == ["Lærer"]
 
 
 def test_a_rehire_loses_what_only_disabled_accounts_have(env, capsys, tmp_path):

@@ -176,3 +176,13 @@ def test_text_that_is_no_dn_is_refused_but_still_compares(text):
     with pytest.raises(InvalidDn, match="not a DN"):
         parse_dn(text)
     assert norm_dn(text) == norm_dn(f"  {text.upper()}")  # comparing never fails
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    (r"cn=\FF,dc=x", r"cn=\FE,dc=x"),          # bytes that are no UTF-8 ...
+    (r"cn=\FF,dc=x", "cn=\ufffd,dc=x"),         # ... nor the replacement character
+    (r"cn=a\C3,dc=x", r"cn=a\C4,dc=x"),         # a cut-off UTF-8 sequence
+])
+def test_undecodable_escapes_never_make_two_dns_one(one, other):
+    assert norm_dn(one) != norm_dn(other)
+    assert norm_dn(one) == norm_dn(one.lower())  # hex case still does not matter

@@ -116,3 +116,30 @@ def test_hold_all_holds_every_change_of_a_tripped_plan():
     assert allowed == [] and len(held) == 61
     allowed, held = hold_back(plan, Limits())  # by default the create still goes ahead
     assert allowed == [create] and len(held) == 60
+
+
+def test_the_attribute_guard_holds_the_rewrites_of_leavers_too():
+    wipes = [phone_change(f"u{i}", "+45 1234", None) for i in range(60)]
+    leaver = Change(Action.DISABLE, "user", "u99", user_dn("u99"), user_dn("u99", "disabled"),
+                    attributes=[AttrChange("telephoneNumber", ("+45 9",), ())])
+    plan = plan_of([*wipes, leaver])
+    plan.guards = check_guards(plan, Limits())
+    allowed, held = hold_back(plan, Limits())
+    [disable] = [c for c in allowed if c.key == "u99"]
+    assert disable.new_dn and disable.attributes == []  # moved, phone kept
+    assert any(c.key == "u99" for c in held)
+
+
+@pytest.mark.parametrize(("refused", "members_after"), [
+    # the move of a to ou=skole was refused: the group keeps naming a where it is, so
+    # nothing is left to change
+    ({"uid=a,ou=skole,dc=example,dc=org": user_dn("a")}, None),
+    # the creation of a was refused: the group names no entry that does not exist
+    ({"uid=a,ou=skole,dc=example,dc=org": None}, (user_dn("b"),)),
+    ({}, (user_dn("a", "skole"), user_dn("b"))),  # nothing refused, nothing changes
+])
+def test_a_group_change_follows_what_the_server_refused(refused, members_after):
+    change = member_change("g", [user_dn("a"), user_dn("b")],
+                           [user_dn("a", "skole"), user_dn("b")])
+    result = change.as_if_refused(refused)
+    assert [a.after for a in result.attributes] == ([members_after] if members_after else [])

@@ -17,6 +17,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "yamlsafe": {"*"},
     "dateformat": {"*"},
     "sampleorg": {"*"},
+    "markers": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon",
+                "cycle"},
     "yamlfile": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "yamlmodel": {"config", "sources", "store", "mapping", "plan", "targets", "cli", "daemon"},
     "config": {"sources", "store", "mapping", "plan", "targets", "cli", "daemon", "cycle"},

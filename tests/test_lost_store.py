@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from syncd.objects import GROUP, OU, marker_value, parse_marker
+from syncd.objects import GROUP, OU
 from syncd.store import open_store
 from tests.conftest import REPO
 from tests.sync_env import DAY, SyncEnv
@@ -57,7 +57,7 @@ def test_groups_carry_their_marker(env):
     assert _apply(env)[0] == 0
     found = env.search("(cn=aertebjerg-skole)", f"ou=groups,{env.base}")
     [attrs] = found.values()
-    assert attrs["businessCategory"] == ["syncd:group:units:skole"]
+    assert attrs["businessCategory"] == ["syncd:ldap:group:units:skole"]
 
 
 @pytest.mark.parametrize("how", ["deleted", "zero-length"])
@@ -92,7 +92,7 @@ def test_groups_made_before_the_marker_get_it_on_the_next_cycle(env):
     code, out = _apply(env)
     assert code == 0, out
     [attrs] = env.search("(cn=managers)").values()
-    assert attrs["businessCategory"] == ["syncd:group:managers:managers"]
+    assert attrs["businessCategory"] == ["syncd:ldap:group:managers:managers"]
 
 
 OU_TREE = ('\nou_tree: {under: ou=units, rdn: "ou={{ unit.name | dn_escape }}", '
@@ -104,7 +104,7 @@ def test_after_a_lost_store_ou_tree_ous_are_readopted_and_deleted_when_unwanted(
     assert _apply(env)[0] == 0
     it_ou = f"ou=IT-afdelingen,ou=Kolding Kommune,ou=units,{env.base}"
     assert env.search("(objectClass=organizationalUnit)", it_ou)[it_ou]["businessCategory"] == [
-        "syncd:ou:it"]
+        "syncd:ldap:ou:it"]
     ous = _registered(env, OU)
     _lose_the_store(env, "deleted")
     code, out = _apply(env)
@@ -129,16 +129,57 @@ def test_a_foreign_ou_where_the_tree_wants_one_is_left_unmarked(env):
     assert [attrs.get("businessCategory") for attrs in found.values()] == [None]
 
 
-@pytest.mark.parametrize(("value", "parsed"), [
-    ("syncd:group:units:skole", ("group", "units:skole")),
-    ("syncd:group:managers:managers", ("group", "managers:managers")),
-    ("syncd:ou:it", ("ou", "it")),
-    ("syncd:user:p1", None),  # users have their anchor
-    ("syncd:group:", None),
-    ("Skoler", None),  # a businessCategory someone wrote
-    ("SYNCD:group:units:x", None),
-])
-def test_marker_values(value, parsed):
-    assert parse_marker(value) == parsed
-    if parsed:
-        assert marker_value(*parsed) == value
+def _add(env: SyncEnv, rdn: str, classes: list[str], **attributes: str) -> str:
+    dn = f"{rdn},{env.base}"
+    with env.connection() as conn:
+        assert conn.add(dn, classes, attributes), conn.result
+    return dn
+
+
+def test_entries_with_a_marker_syncd_could_not_have_written_stay_foreign(env):
+    assert _apply(env)[0] == 0
+    p1 = env.dn("p1")
+    foreign = [
+        _add(env, "uid=svc-backup,ou=people", ["inetOrgPerson"], cn="svc", sn="backup",
+             businessCategory="syncd:group:units:old"),  # a helpdesk tool's doing
+        _add(env, "uid=svc-print,ou=people", ["inetOrgPerson"], cn="svc", sn="print",
+             businessCategory="syncd:ldap:group:units:print"),  # a user is no group
+        _add(env, "cn=other-install,ou=groups", ["groupOfNames"], member=p1,
+             businessCategory="syncd:other:group:units:old"),  # another target's
+        _add(env, "cn=cloned,ou=groups", ["groupOfNames"], member=p1,
+             businessCategory="syncd:ldap:group:teams:x"),  # a rule this mapping lacks
+        _add(env, "ou=42", ["organizationalUnit"], ou="42", businessCategory="syncd:ou:42"),
+        _add(env, "ou=43", ["organizationalUnit"], ou="43",
+             businessCategory="syncd:ldap:ou:43"),  # this mapping has no ou_tree
+    ]
+    _lose_the_store(env, "deleted")  # where a marker counts most: nothing else says whose
+    for day in (DAY, "2026-12-02"):
+        code, out = _apply(env, day)
+        assert code == 0, out
+        assert set(foreign) <= set(env.search("(objectClass=*)")), out
+    owned = {dn.lower() for dn in _registered_dns(env)}
+    assert not owned & {dn.lower() for dn in foreign}
+
+
+def _registered_dns(env: SyncEnv) -> set[str]:
+    store = open_store(f"sqlite:///{env.root / 'store.db'}")
+    try:
+        return {own.dn for own in store.accounts("ldap").values()}
+    finally:
+        store.close()
+
+
+def test_a_marked_group_nothing_wants_is_deleted_no_sooner_than_the_next_cycle(env):
+    assert _apply(env)[0] == 0
+    groups = _registered(env, GROUP)
+    assert "units:it" in groups
+    _lose_the_store(env, "deleted")
+    env.org["engagements"][3]["valid_to"] = "2026-12-05"  # p4 was all of it-afdelingen
+    code, out = _apply(env, "2026-12-06")
+    assert code == 0, out
+    assert env.members("it-afdelingen"), out  # adopted, not deleted in the same cycle
+    assert _registered(env, GROUP) == groups
+    code, out = _apply(env, "2026-12-07")
+    assert code == 0, out
+    assert not env.search("(cn=it-afdelingen)")
+    assert "units:it" not in _registered(env, GROUP)

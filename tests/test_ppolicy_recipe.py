@@ -24,14 +24,20 @@ def can_bind(env: SyncEnv, person_id: str) -> bool:
     return ldap3.Connection(ldap3.Server(env.slapd.url), dn, f"Initial-{person_id}").bind()
 
 
-def test_disabled_accounts_are_locked_and_unlocked_on_return(tmp_path, slapd, capsys):
-    slapd.enable_ppolicy()
+def _recipe_env(tmp_path, slapd) -> SyncEnv:
+    """The shipped mapping with the README's ppolicy recipe in it."""
     env = SyncEnv(tmp_path, slapd)
     shipped = REPO / "mappings" / "openldap.yaml"
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(shipped.read_text(encoding="utf-8").replace("  attributes:\n", RECIPE, 1),
                        encoding="utf-8")
     env.config.write_text(env.config.read_text().replace(str(shipped), str(mapping)))
+    return env
+
+
+def test_disabled_accounts_are_locked_and_unlocked_on_return(tmp_path, slapd, capsys):
+    slapd.enable_ppolicy()
+    env = _recipe_env(tmp_path, slapd)
     assert env.apply(capsys)[0] == 0
     assert can_bind(env, "p4")
 
@@ -46,3 +52,21 @@ def test_disabled_accounts_are_locked_and_unlocked_on_return(tmp_path, slapd, ca
     with env.connection() as conn:
         conn.search(env.user("p4")[0], "(objectClass=*)", attributes=["pwdAccountLockedTime"])
         assert not conn.entries[0].entry_attributes_as_dict.get("pwdAccountLockedTime")
+
+
+def test_an_active_account_locked_by_failed_binds_stays_locked(tmp_path, slapd, capsys):
+    """ppolicy's lockout (and an admin's lock) is not syncd's to undo: only coming back
+    from disabled clears what `disabled_attributes` set."""
+    policy = slapd.enable_ppolicy()
+    env = _recipe_env(tmp_path, slapd)
+    with env.connection() as conn:
+        assert conn.modify(policy, {"pwdMaxFailure": [(ldap3.MODIFY_REPLACE, ["2"])]})
+    assert env.apply(capsys)[0] == 0
+    dn = env.user("p1")[0]
+    for _ in range(2):
+        assert not ldap3.Connection(ldap3.Server(env.slapd.url), dn, "wrong").bind()
+    assert not can_bind(env, "p1")  # locked by the server itself
+    for day in ("2026-12-02", "2026-12-03"):
+        code, out, err = env.apply(capsys, day)
+        assert code == 0, out + err
+        assert not can_bind(env, "p1"), out

@@ -14,7 +14,6 @@ from syncd.mapping.templating import (
     TemplateError,
     compile_expression,
     compile_template,
-    dn_escape,
     filter_escape,
     initials,
     make_environment,
@@ -92,25 +91,7 @@ def test_slug(text, expected):
     assert slug(text) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("Hansen, Jens", r"Hansen\, Jens"),  # RFC 4514 section 4 examples
-        ("Sales+Marketing", r"Sales\+Marketing"),
-        ("#1 team", r"\#1 team"),
-        ("a#b", "a#b"),
-        (" leading", r"\ leading"),
-        ("trailing ", r"trailing\ "),
-        (" ", "\\ "),
-        ("  ", r"\ \ "),
-        ('say "hi" <x>; \\', r"say \"hi\" \<x\>\; \\"),
-        ("nul\0", r"nul\00"),
-        ("Børn og Unge", "Børn og Unge"),
-        ("", ""),
-    ],
-)
-def test_dn_escape(value, expected):
-    assert dn_escape(value) == expected
+# dn_escape's table is tests/test_dn.py's (it is escape_dn_value).
 
 
 def test_dn_escape_in_a_template():

@@ -29,14 +29,22 @@ from syncd.daemon.cron import CrontabTrigger
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
 from syncd.daemon.progress import Progress
-from syncd.errors import BindRefused, ConfigError, GuardTripped, SnapshotRejected, SyncdError
+from syncd.errors import (
+    BindRefused,
+    ConfigError,
+    CycleStopped,
+    GuardTripped,
+    SnapshotRejected,
+    SyncdError,
+)
 from syncd.store import Busy, OrgView, open_store
 
 log = logging.getLogger("syncd.daemon")
 
 RETRY_FIRST = 30.0  # seconds before a failed target is tried again; doubles per failure
-STALL_AFTER = 600.0  # seconds without progress before a cycle counts as stuck
-STOP_GRACE = 15.0  # seconds a stop waits for running cycles before abandoning them
+STALL_AFTER = 1200.0  # seconds without progress before a cycle counts as stuck: longer
+# than the 900 s a cycle's templates may take to render, which beats no progress
+STOP_GRACE = 25.0  # seconds a stop waits for running cycles before abandoning them
 SNAPSHOT_REUSE = 60.0  # seconds one ingest (or its failure) serves every target's cycle,
 # at most half the shortest interval, so that a cycle never misses a change it is due
 
@@ -141,6 +149,7 @@ class Daemon:
             stuck = "; ".join(str(s) for s in self.progress.stalls(after=0))
             log.error("stopping: %s; abandoned after %gs (the next start finishes its "
                       "work)", stuck, STOP_GRACE)
+            self.store.release_my_leases()  # a thread that never returns never lets go
             self.http.stop()
             logging.shutdown()
             os._exit(1)  # a thread stuck in a call cannot be interrupted; exit anyway
@@ -250,6 +259,8 @@ class Daemon:
         stage = ["ingest"]
 
         def on_stage(name: str) -> None:
+            if self.stopping.is_set():  # between stages: stop rather than start the next
+                raise CycleStopped(f"the daemon is stopping; {name} left for the next start")
             stage.append(name)
             self.progress.stage(target.name, name)
 
@@ -262,6 +273,9 @@ class Daemon:
             outcome = run_cycle(config, self.store, self._org(config), target,
                                 mapping=loaded.mappings[target.name],
                                 should_stop=should_stop, on_stage=on_stage)
+        except CycleStopped as exc:
+            log.info("cycle %s: %s", target.name, exc)
+            return
         except Busy as exc:
             if exc.name != f"target {target.name}":
                 self._failed(target, state, stage[-1], exc, time.monotonic() - started)

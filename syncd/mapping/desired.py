@@ -29,6 +29,7 @@ from syncd.mapping.usernames import (
     generate_username,
     name_parts,
 )
+from syncd.markers import OU_CLASSES, Markers
 from syncd.objects import (
     ACTIVE,
     DELETED,
@@ -41,7 +42,6 @@ from syncd.objects import (
     InvalidDn,
     Owned,
     Wanted,
-    marker_value,
     norm_dn,
     rdn_values,
     values,
@@ -79,6 +79,7 @@ def desired_state(
     mapping: CompiledMapping,
     *,
     base_dn: str,
+    target: str,
     variables: dict[str, Any],
     known: dict[str, Owned],
     taken: set[str],
@@ -88,10 +89,11 @@ def desired_state(
     """Every OU, user and group the mapping wants in one target on `org.day`.
 
     `known` and `known_groups` are the registry's users (by person id) and groups (by
-    group key): usernames and unit group names once given are kept."""
+    group key): usernames and unit group names once given are kept. `target` is the
+    target's name, which groups' and OUs' markers carry."""
     with render_budget():
-        return _Builder(org, mapping, base_dn, variables, known, taken, lookup,
-                        known_groups or {}).build()
+        return _Builder(org, mapping, base_dn, mapping.markers(target), variables, known,
+                        taken, lookup, known_groups or {}).build()
 
 
 @dataclass
@@ -99,6 +101,7 @@ class _Builder:
     org: OrgView
     mapping: CompiledMapping
     base_dn: str
+    markers: Markers
     variables: dict[str, Any]
     known: dict[str, Owned]
     taken: set[str]
@@ -113,6 +116,7 @@ class _Builder:
         self.out = Desired()
         self.unit_dns: dict[str, str] = {}
         self.unit_slugs = unit_slugs(self.org.units, self.org.day, self._unit_names_given())
+        self.kept_by_leavers = self._kept_by_leavers()
 
     def build(self) -> Desired:
         self._containers()
@@ -231,7 +235,7 @@ class _Builder:
         dn = self.unit_dns[unit_id] = f"{rdn},{parent}"
         try:
             self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}",
-                     _marker(self.mapping.spec.ou_tree.anchor, OU, unit.id))
+                     self._marker(self.mapping.spec.ou_tree.anchor, OU, unit.id))
         except InvalidDn as exc:
             raise TemplateError(Problem(template.file, template.line, template.path,
                                         f"unit {unit.id}: {exc} (escape the name with "
@@ -242,7 +246,7 @@ class _Builder:
             marker: tuple[str, str] | None = None) -> None:
         """An OU to create; its RDN's values, unescaped, are also its attributes. A
         container has no marker: it is never deleted, so it need not be known as ours."""
-        attrs: Attrs = {"objectClass": ("organizationalUnit",)}
+        attrs: Attrs = {"objectClass": OU_CLASSES}
         for attribute, value in rdn_values(dn):
             attrs[attribute] = (*attrs.get(attribute, ()), value)
         self.out.objects.append(
@@ -422,6 +426,7 @@ class _Builder:
                     n for n, t in self.mapping.attributes.items() if isinstance(t, tuple)
                 ),
                 sensitive=frozenset([*users.sensitive, *users.create_only]),  # initial passwords
+                fill_only=self.kept_by_leavers if account.state != ACTIVE else frozenset(),
             )
         )
 
@@ -435,17 +440,31 @@ class _Builder:
             "manager_dn": dn_of.get(manager.id) if manager else None,
         }
         attrs = self._rendered(self.mapping.attributes, context, label, failed)
-        marks_of_leaving = {name: () for name in self.mapping.disabled_attributes
-                            if name not in attrs}  # a re-hire can bind again at once
-        return ({**marks_of_leaving, **attrs},
+        return ({**self._marks_of_leaving(account, attrs), **attrs},
                 self._rendered(self.mapping.create_only, context, label, failed))
+
+    def _marks_of_leaving(self, account: _Account, attrs: Attrs) -> Attrs:
+        """On coming back (the registry has the account disabled), what only
+        `disabled_attributes` set is removed: a re-hire can bind again at once. Only then:
+        an active account's lock (ppolicy's pwdAccountLockedTime after failed binds, an
+        admin's) or a description someone wrote is not syncd's to undo every cycle."""
+        known = self.known.get(account.person_id)
+        if known is None or known.state != DISABLED:
+            return {}
+        return {name: () for name in self.mapping.disabled_attributes if name not in attrs}
 
     def _disabled_attributes(self, account: _Account, label: str, failed: list[Problem]
                              ) -> Attrs:
         """A disabled account's attributes: the mapping's, rendered from the person's last
-        known data with no manager (a leaver reports to no one, and a DN that may name a
-        deleted entry must go), then `disabled_attributes` over them. An attribute whose
-        template cannot render (the person left the store) keeps the value it has."""
+        known data with no manager, then `disabled_attributes` over them.
+
+        A leaver's data goes (the person leaves the store, loses an engagement), and a
+        template then renders empty (`{{ phone or '' }}`), falls back (`{{ email or
+        username ~ '@' ~ ... }}`) or fails. None of that may blank or rewrite what the
+        account has, so the mapping's attributes are `kept_by_leavers`: a value found
+        stays, and one is written only where the entry has none. The exceptions are
+        `disabled_attributes` (written as rendered) and what reads the manager: a leaver
+        reports to no one, and a DN that may name a deleted entry must go."""
         context = {**account.context, **self._last_engagement(account.context),
                    "dn": account.dn, "manager": None, "manager_dn": None}
         attrs = {}
@@ -456,6 +475,15 @@ class _Builder:
                 attrs[name] = value
         return {**attrs, **self._rendered(self.mapping.disabled_attributes, context, label,
                                           failed)}
+
+    def _kept_by_leavers(self) -> frozenset[str]:
+        """The mapping attributes a disabled account keeps as found (see above)."""
+        reads_manager = {"manager", "manager_dn"}
+        return frozenset(
+            name for name, template in self.mapping.attributes.items()
+            if name not in self.mapping.disabled_attributes
+            and not any(t.reads() & reads_manager
+                        for t in (template if isinstance(template, tuple) else (template,))))
 
     def _last_engagement(self, context: dict[str, Any]) -> dict[str, Any]:
         """`primary` and `primary_unit` of a leaver: the last engagement that started."""
@@ -537,7 +565,7 @@ class _Builder:
             self.out.frozen_groups.add(f"{rule.name}:{key}")
             return None
         attrs[rule.member_attribute] = tuple(sorted([*member_dns, *nested]))
-        marker = _marker(rule.anchor, GROUP, f"{rule.name}:{key}")
+        marker = self._marker(rule.anchor, GROUP, f"{rule.name}:{key}")
         if marker:
             attrs[marker[0]] = (marker[1],)
         why = f"{len(member_dns)} member(s)" + (f", {len(nested)} nested group(s)"
@@ -555,10 +583,9 @@ class _Builder:
     def _unit_context(self, unit: Unit | None) -> dict[str, Any]:
         return unit_context(unit, self.common, self.unit_slugs.get(unit.id) if unit else None)
 
-
-def _marker(attribute: str | None, kind: str, key: str) -> tuple[str, str] | None:
-    """(attribute, value) that tells the object is syncd's, if the mapping names one."""
-    return (attribute, marker_value(kind, key)) if attribute else None
+    def _marker(self, attribute: str | None, kind: str, key: str) -> tuple[str, str] | None:
+        """(attribute, value) that tells the object is syncd's, if the mapping names one."""
+        return (attribute, self.markers.value(kind, key)) if attribute else None
 
 
 def _keys(result: Any) -> list[str]:

@@ -23,6 +23,8 @@ from syncd.mapping.templating import (
     make_environment,
 )
 from syncd.mapping.usernames import UsernamePolicy
+from syncd.markers import OU_CLASSES, MarkedRule, Markers
+from syncd.objects import GROUP, OU
 from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
 from syncd.yamlmodel import validate_model
 
@@ -79,8 +81,8 @@ class GroupRule(Model):
     )
     attributes: dict[str, str] = Field(default_factory=dict)
     anchor: str | None = Field(
-        None, description="attribute that holds syncd:RULE:KEY, so the object is known as "
-        "syncd's even when the store has lost it (businessCategory suits most classes)")
+        None, description="attribute that holds syncd:TARGET:group:RULE:KEY, so the group is "
+        "known as syncd's even when the store has lost it (businessCategory suits most classes)")
 
     @model_validator(mode="after")
     def _anchor_is_its_own(self) -> GroupRule:
@@ -103,8 +105,8 @@ class OuTree(Model):
     under: str
     rdn: str = "ou={{ unit.name | dn_escape }}"
     anchor: str | None = Field(
-        None, description="attribute that holds syncd:RULE:KEY, so the object is known as "
-        "syncd's even when the store has lost it (businessCategory suits most classes)")
+        None, description="attribute that holds syncd:TARGET:ou:UNIT_ID, so the OU is known "
+        "as syncd's even when the store has lost it (businessCategory suits most classes)")
 
 
 class MappingFile(Model):
@@ -180,9 +182,17 @@ class CompiledMapping:
 
     def marker_attributes(self) -> set[str]:
         """The attributes that say an entry is syncd's: group and OU tree anchors."""
+        return self.markers("").attributes
+
+    def markers(self, target: str) -> Markers:
+        """The markers this mapping writes in `target`: each anchored group rule's, and
+        the OU tree's."""
+        rules = [MarkedRule(GROUP, rule.name, rule.anchor, tuple(rule.object_classes),
+                            rule.key) for rule in self.spec.groups if rule.anchor]
         tree = self.spec.ou_tree
-        anchors = [rule.anchor for rule in self.spec.groups] + [tree.anchor if tree else None]
-        return {anchor for anchor in anchors if anchor}
+        if tree and tree.anchor:
+            rules.append(MarkedRule(OU, "ou_tree", tree.anchor, OU_CLASSES))
+        return Markers(target, tuple(rules))
 
 
 def load_mapping(path: Path) -> CompiledMapping:

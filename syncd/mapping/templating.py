@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 from anyascii import anyascii
-from jinja2 import StrictUndefined, Undefined, nodes
+from jinja2 import StrictUndefined, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
@@ -235,6 +235,16 @@ def make_environment() -> SandboxedEnvironment:
 # --- compiled templates ----------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
+def _names_read(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_parsing_environment().parse(source)))
+
+
+@lru_cache(maxsize=1)
+def _parsing_environment() -> SandboxedEnvironment:
+    return make_environment()
+
+
 class _Compiled:
     """A compiled template or expression, with where its source stood in the mapping file."""
 
@@ -290,6 +300,10 @@ class Template(_Compiled):
         if self._constant is not None:
             return self._constant
         return self._run(context, label)[1]
+
+    def reads(self) -> frozenset[str]:
+        """The context names the template reads (`manager_dn`, `person`, ...)."""
+        return _names_read(self.source)
 
 
 class Expression(_Compiled):

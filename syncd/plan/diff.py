@@ -5,9 +5,12 @@ ever changed; everything else in the directory is counted as foreign and left al
 Group membership is diffed as a set and only ever touches entries of our own users:
 a service account someone added to a unit group by hand stays there.
 
-Groups and OU-tree OUs carry a marker (`syncd:group:RULE:KEY` in the attribute the
-mapping names as their `anchor`): one the registry has no row for (a lost or replaced
-store) is re-adopted by it, as users are by their anchor, and said so in a notice.
+Groups and OU-tree OUs carry a marker (`syncd:TARGET:group:RULE:KEY` in the attribute
+the mapping names as their `anchor`, believed only as syncd.markers says): one the
+registry has no row for (a lost or replaced store) is re-adopted by it, as users are by
+their anchor, and said so in a notice. One nothing wants any more is registered in the
+cycle that finds it and deleted no earlier than the next, so that a marker no one
+expected costs a plan to read, not an entry.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from syncd.markers import Markers
 from syncd.objects import (
     ACTIVE,
     DELETED,
@@ -28,7 +32,6 @@ from syncd.objects import (
     Wanted,
     norm_dn,
     parent_dn,
-    parse_marker,
     split_dn,
 )
 from syncd.plan.model import Action, AttrChange, Change
@@ -58,16 +61,16 @@ class Frozen:
 
 def diff(wanted: list[Wanted], found: list[Entry], owned: dict[tuple[str, str], Owned], *,
          anchor: str, username_attribute: str, frozen: Frozen,
-         markers: Iterable[str] = ()) -> Diff:
-    """`markers`: the attributes that may hold a group's or OU's marker."""
+         markers: Markers | None = None) -> Diff:
+    """`markers`: the groups' and OUs' markers of this target's mapping."""
     return _Differ(wanted, found, owned, anchor, username_attribute, frozen,
-                   set(markers)).run()
+                   markers or Markers("")).run()
 
 
 class _Differ:
     def __init__(self, wanted: list[Wanted], found: list[Entry],
                  owned: dict[tuple[str, str], Owned], anchor: str, username_attribute: str,
-                 frozen: Frozen, markers: set[str]):
+                 frozen: Frozen, markers: Markers):
         self.wanted, self.owned, self.anchor, self.frozen = wanted, owned, anchor, frozen
         self.username_attribute = username_attribute
         self.by_dn = {norm_dn(entry.dn): entry for entry in found}
@@ -182,6 +185,8 @@ class _Differ:
         changes = []
         for name, after in w.attrs.items():
             before = cur.get(name)
+            if before and name in w.fill_only:
+                continue
             multi = name in w.multi
             if multi and name.lower() in DN_ATTRIBUTES:
                 after = self._members(before, after)
@@ -192,10 +197,15 @@ class _Differ:
         return changes
 
     def _members(self, before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, ...]:
-        """Wanted members plus every current member that is not one of our users."""
-        keep = tuple(dn for dn in before if norm_dn(dn) not in self.removable)
-        wanted = {norm_dn(dn) for dn in after}
-        return tuple(sorted({*after, *(dn for dn in keep if norm_dn(dn) not in wanted)}))
+        """Wanted members plus every current member that is not one of our users, each
+        member already there in the spelling the entry has: the change's add and remove
+        are differences of text, and `DC=Example` against `dc=example` must not read as
+        "remove everyone, add them again" (a server that takes the add as a no-op would
+        apply only the remove)."""
+        spelled = {norm_dn(dn): dn for dn in before}
+        wanted = {norm_dn(dn): spelled.get(norm_dn(dn), dn) for dn in after}
+        kept = {norm_dn(dn): dn for dn in before if norm_dn(dn) not in self.removable}
+        return tuple(sorted({**kept, **wanted}.values()))
 
     def _orphans(self, wanted_keys: set[tuple[str, str]]) -> None:
         """Groups and OUs we own that nothing wants any more (OUs only when empty).
@@ -204,12 +214,13 @@ class _Differ:
         whose template failed, is left alone: a broken template never removes access.
         """
         deleting: set[str] = set()
-        candidates = {**{k: e.dn for k, e in self.marked.items()},
-                      **{k: own.dn for k, own in self.owned.items()}}
-        orphans = [(kind, key, dn) for (kind, key), dn in candidates.items()
-                   if kind in (GROUP, OU) and (kind, key) not in wanted_keys
-                   and key not in self.frozen.groups]
-        for kind, key, dn in sorted(orphans, key=lambda o: -len(split_dn(o[2]))):
+        unwanted = [(kind, key, own.dn) for (kind, key), own in self.owned.items()
+                    if kind in (GROUP, OU) and (kind, key) not in wanted_keys
+                    and key not in self.frozen.groups]
+        for (kind, key), entry in self.marked.items():
+            if (kind, key) not in self.owned and (kind, key) not in wanted_keys:
+                self._register(kind, key, entry)
+        for kind, key, dn in sorted(unwanted, key=lambda o: -len(split_dn(o[2]))):
             entry = self.by_dn.get(norm_dn(dn))
             if entry is None or self._names_kept(entry):
                 continue
@@ -219,6 +230,13 @@ class _Differ:
             why = "no member wanted any more" if kind == GROUP else "no longer wanted and empty"
             self.out.changes.append(Change(Action.DELETE, kind, key, entry.dn, why=why,
                                            rule="orphans", attributes=self._members_of(entry)))
+
+    def _register(self, kind: str, key: str, entry: Entry) -> None:
+        """An object found by its marker that nothing wants: registered now, as in sync,
+        and deleted by a later cycle's orphans, never by the cycle that adopts it."""
+        held = Wanted(kind=kind, key=key, dn=entry.dn, attrs={}, rule="orphans",
+                      why="found by its marker, no longer wanted: deleted next cycle")
+        self.out.in_sync.append((held, entry))
 
     def _members_of(self, entry: Entry) -> list[AttrChange]:
         """Our users a group delete takes out with it: shown, and counted by the guards."""
@@ -235,7 +253,7 @@ class _Differ:
                  "the store has lost its record of")
         self.out.notices.append(
             f"{whose} {len(lost)} object(s) syncd created in this target (marked "
-            f"{', '.join(sorted(self.markers))}=syncd:...); re-adopting them "
+            f"{', '.join(sorted(self.markers.attributes))}=syncd:...); re-adopting them "
             "(was the store deleted or replaced?)")
 
     def _problem(self, w: Wanted, message: str) -> None:
@@ -260,15 +278,13 @@ class _Differ:
                                        username=w.username))
 
 
-def _marked(found: list[Entry], markers: set[str]) -> dict[tuple[str, str], Entry]:
-    """(kind, key) -> the entry whose marker names it; an OU is keyed by its DN."""
+def _marked(found: list[Entry], markers: Markers) -> dict[tuple[str, str], Entry]:
+    """(kind, key) -> the entry whose believed marker names it; an OU is keyed by its DN."""
     marked = {}
     for entry in found:
-        for value in (v for name in markers for v in entry.get(name)):
-            parsed = parse_marker(value)
-            if parsed:
-                kind, key = parsed
-                marked[(kind, norm_dn(entry.dn) if kind == OU else key)] = entry
+        if owner := markers.owner(entry):
+            kind, key = owner
+            marked[(kind, norm_dn(entry.dn) if kind == OU else key)] = entry
     return marked
 
 

@@ -143,13 +143,14 @@ def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
         if (change.action.destructive and hold_destructive) or removes_access:
             held.append(change)
             continue
-        if change.action.destructive:
-            allowed.append(change)
-            continue
         frozen = [a for a in change.attributes if change.action is not Action.CREATE
                   and (change.kind, a.name) in rewritten and _rewrites(a)]
         if frozen:
             held.append(replace(change, attributes=frozen))
+        if change.action.destructive:  # a disable goes ahead, but not the rewrites it holds
+            allowed.append(replace(change, attributes=[a for a in change.attributes
+                                                       if a not in frozen]))
+            continue
         kept = held_users | ({norm_dn(v) for v in removed} - leaving
                              if hold_removals else set())
         attributes = [_keep_members(a, kept) for a in change.attributes if a not in frozen]

@@ -88,13 +88,13 @@ class Change:
     source: str = ""
     username: str | None = None
 
-    def without_values(self, dns: set[str]) -> Change:
-        """This change with the DNs `dns` (normalised) left out of every multi-valued
-        attribute: a group must not name an entry whose creation was refused."""
-        attributes = [
-            replace(a, after=tuple(v for v in a.after if norm_dn(v) not in dns)) if a.multi else a
-            for a in self.attributes
-        ]
+    def as_if_refused(self, refused: dict[str, str | None]) -> Change:
+        """This change as the server left things: `refused` maps the normalised DN a
+        refused change would have given an entry to where the entry still is (None: a
+        refused create, no entry at all). A group then neither names an entry that does
+        not exist nor drops a member whose move did not happen."""
+        attributes = [replace(a, after=_still(a.after, refused)) if a.multi else a
+                      for a in self.attributes]
         kept = [a for a in attributes if a.changed or self.action is Action.CREATE]
         return replace(self, attributes=kept)
 
@@ -173,3 +173,14 @@ class Plan:
             "errors": self.errors,
             "notices": self.notices,
         }
+
+
+def _still(values: tuple[str, ...], refused: dict[str, str | None]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        key = norm_dn(value)
+        if key not in refused:
+            out.append(value)
+        elif (where := refused[key]) is not None:
+            out.append(where)
+    return tuple(out)

@@ -67,7 +67,7 @@ def _change(change: dict[str, Any], base: str) -> list[str]:
 
 
 def _attribute(attr: dict[str, Any], action: str, base: str) -> str:
-    name = f"    {attr['name']:<{_WIDTH}}"
+    name = f"    {attr['name']:<{_WIDTH}}" + " " * (len(attr["name"]) >= _WIDTH)
     if "add" in attr and action != "create":
         delta = [f"+ {_short(v, base)}" for v in attr["add"]]
         delta += [f"- {_short(v, base)}" for v in attr["remove"]]

@@ -35,7 +35,7 @@ from syncd.store.ingest import (
     compare_snapshot,
     take_snapshot,
 )
-from syncd.store.locks import Busy, lease, renew
+from syncd.store.locks import Busy, lease, release_mine, renew
 from syncd.store.orgview import OrgView, UnitManager, load_records, records_of
 from syncd.store.schema import (
     SCHEMA_VERSION,
@@ -178,6 +178,12 @@ class Store:
     @_translated
     def renew_lease(self, target: str) -> None:
         renew(self.writer, f"target {target}")
+
+    @_translated
+    def release_my_leases(self) -> None:
+        """Every lease of this process let go (it is about to exit with stuck threads)."""
+        if not self.read_only:
+            release_mine(self.writer)
 
     @_translated
     def schema_version(self) -> int:

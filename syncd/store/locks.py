@@ -52,22 +52,33 @@ def _started(pid: int) -> str:
         return "?"
 
 
+def _process() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_started(pid)}"
+
+
 def _me() -> str:
     """host:pid:start:thread: the daemon's jobs are threads of one process."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_started(pid)}:{threading.get_ident()}"
+    return f"{_process()}:{threading.get_ident()}"
+
+
+# The leases this process holds right now, by (store, name): what the store says this
+# process holds beyond them is a leftover (letting go failed, the store was down), taken
+# back at once rather than waited out, and a second hold of one lease is refused.
+_HELD: set[tuple[str, str]] = set()
+_HELD_LOCK = threading.Lock()
 
 
 def _dead(holder: str, expires: datetime) -> bool:
-    """The lease ran out, or its holder was a process on this host that is gone, or a
-    thread of this process that is gone (a cycle that could not let go of it)."""
+    """The lease ran out, or its holder was a process on this host that is gone, or this
+    process, which no longer holds it (see _HELD; the caller checked that)."""
     if expires.replace(tzinfo=expires.tzinfo or UTC) < datetime.now(UTC):
         return True
-    host, pid, started, thread = [*holder.rsplit(":", 3), "", "", ""][:4]
+    host, pid, started, _thread = [*holder.rsplit(":", 3), "", "", ""][:4]
     if host != socket.gethostname() or not pid.isdigit():
         return False
     if int(pid) == os.getpid() and started == _started(os.getpid()):
-        return thread not in {str(t.ident) for t in threading.enumerate()}
+        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -80,26 +91,39 @@ def _dead(holder: str, expires: datetime) -> bool:
 @contextmanager
 def lease(engine: Engine, name: str, wait: float = 0.0) -> Iterator[None]:
     """Hold the lease `name` for the block; wait up to `wait` seconds for it, then raise
-    Busy naming the holder. A lease this very thread still holds is a leftover (letting
-    go of it failed, the store was down) and is taken back."""
-    me = _me()
+    Busy naming the holder. A lease the store says this process holds while it does not
+    is a leftover (letting go of it failed, the store was down) and is taken back."""
+    me, key = _me(), (str(engine.url), name)
     deadline = time.monotonic() + wait
     while True:
-        try:
-            _acquire(engine, name, me)
-            break
-        except Busy:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(POLL)
+        with _HELD_LOCK:  # check and take together: two threads never both take it
+            try:
+                if key in _HELD:  # by another thread of this process
+                    raise _busy(engine, name)
+                _acquire(engine, name, me)
+                _HELD.add(key)
+                break
+            except Busy:
+                if time.monotonic() >= deadline:
+                    raise
+        time.sleep(POLL)
     try:
         yield
     finally:
+        with _HELD_LOCK:
+            _HELD.discard(key)
         try:
             with engine.begin() as conn:
                 conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == me))
         except SQLAlchemyError as exc:  # it runs out by itself; keep the first error
             log.warning("could not let go of lease %s (it expires by itself): %s", name, exc)
+
+
+def release_mine(engine: Engine) -> None:
+    """Let go of every lease this process holds, whichever thread took it: for a process
+    about to exit with threads that will never return."""
+    with engine.begin() as conn:
+        conn.execute(delete(locks).where(locks.c.holder.startswith(_process() + ":")))
 
 
 def renew(engine: Engine, name: str) -> None:
@@ -132,7 +156,11 @@ def _acquire(engine: Engine, name: str, me: str) -> None:
             ).rowcount
             if taken == 1:
                 return
+    raise _busy(engine, name)
+
+
+def _busy(engine: Engine, name: str) -> Busy:
     with engine.connect() as conn:
         row = conn.execute(select(locks).where(locks.c.name == name)).first()
     holder = f"{row.holder} since {row.since:%Y-%m-%d %H:%M:%S}" if row else "another process"
-    raise Busy(name, f"{name} is held by {holder}; try again when it is done")
+    return Busy(name, f"{name} is held by {holder}; try again when it is done")

@@ -476,16 +476,25 @@ def _modifications(changes: Iterable[AttrChange]) -> dict[str, list[Any]]:
     modifications: dict[str, list[Any]] = {}
     for change in changes:
         if change.multi:
-            operations = [
-                (ldap3.MODIFY_ADD, list(change.add)),
-                (ldap3.MODIFY_DELETE, list(change.remove)),
-            ]
+            add, remove = _real_delta(change)
+            operations = [(ldap3.MODIFY_ADD, add), (ldap3.MODIFY_DELETE, remove)]
             operations = [(operation, values) for operation, values in operations if values]
         else:
             operations = [(ldap3.MODIFY_REPLACE, list(change.after))]
         if operations:
             modifications[change.name] = operations
     return modifications
+
+
+def _real_delta(change: AttrChange) -> tuple[list[str], list[str]]:
+    """The values to add and to delete, without a DN that is only spelt anew: with
+    Permissive Modify its add is a no-op, and its delete would remove the member."""
+    if change.name.lower() not in DN_ATTRIBUTES:
+        return list(change.add), list(change.remove)
+    added = {norm_dn(v) for v in change.add}
+    removed = {norm_dn(v) for v in change.remove}
+    return ([v for v in change.add if norm_dn(v) not in removed],
+            [v for v in change.remove if norm_dn(v) not in added])
 
 
 def _after_rename(changes: list[AttrChange], dn: str, new_dn: str) -> list[AttrChange]:
