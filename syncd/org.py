@@ -250,7 +250,12 @@ class Snapshot:
     def merge(self, other: Snapshot) -> None:
         """Add another source's records; the store reports ids that clash."""
         for kind, records in other.records.items():
-            self.places[kind] = self.places_of(kind) + other.places_of(kind)
-            self.records.setdefault(kind, []).extend(records)
             where = other.origin.get(kind, "?")
+            if kind not in self.records:  # the usual case: one source per kind, as it is
+                self.records[kind] = list(records)
+                self.places[kind] = list(other.places.get(kind, ()))
+                self.origin[kind] = where
+                continue
+            self.places[kind] = self.places_of(kind) + other.places_of(kind)
+            self.records[kind].extend(records)
             self.origin[kind] = f"{self.origin[kind]}, {where}" if kind in self.origin else where
