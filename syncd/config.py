@@ -14,7 +14,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from croniter import CroniterError, croniter
@@ -31,15 +31,18 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from syncd.dateformat import check_date_format
-from syncd.errors import ConfigError, Problem, SyncdError
-from syncd.objects import InvalidDn, parse_dn
+from syncd.errors import ConfigError, InvalidDn, Problem, SyncdError
+from syncd.objects import parse_dn
 from syncd.org import KINDS, field_names, field_specs
 from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
 from syncd.yamlmodel import validate_model
 
 DEFAULT_CONFIG_PATH = Path("/etc/syncd/config.yaml")
 ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
-KindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built at run time is no type to mypy; pydantic checks the names
+    KindName = str
+else:
+    KindName = Literal[tuple(KINDS)]
 
 
 class Model(BaseModel):
@@ -89,7 +92,7 @@ def read_secret(file: Path | None, env_ref: str | None, *, what: str) -> SecretS
     else:
         raise SyncdError(f"{what}: no secret configured")
     if not value:
-        raise SyncdError(f"{what}: the secret is empty ({file or env_ref + ' is not set'})")
+        raise SyncdError(f"{what}: the secret is empty ({file or f'{env_ref} is not set'})")
     return SecretStr(value)
 
 

@@ -487,8 +487,8 @@ def _account(planned: Planned, change: Change, day: date, *, pending: bool = Fal
     state = PENDING if pending else (wanted.state if wanted else ACTIVE)
     return Owned(
         target=planned.plan.target, kind=change.kind, key=change.key,
-        dn=change.new_dn or change.dn, username=change.username or (old and old.username),
-        anchor=anchor or (old and old.anchor), state=state,
+        dn=change.new_dn or change.dn, username=change.username or (old.username if old else None),
+        anchor=anchor or (old.anchor if old else None), state=state,
         disabled_on=_disabled_on(old, state, day),
     )
 
@@ -512,8 +512,8 @@ def _settled(planned: Planned, day: date) -> list[Owned]:
                 and (not wanted.username or old.username == wanted.username)):
             continue
         rows.append(Owned(planned.plan.target, wanted.kind, wanted.key, entry.dn,
-                          wanted.username or (old and old.username),
-                          entry.anchor or (old and old.anchor), state,
+                          wanted.username or (old.username if old else None),
+                          entry.anchor or (old.anchor if old else None), state,
                           _disabled_on(old, state, day)))
     return rows
 

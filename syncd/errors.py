@@ -6,6 +6,9 @@
     ├── SourceError             a source could not be read (file, server, format)
     ├── SnapshotRejected        the records read break the schema; store left as it was
     ├── StoreError              the org store cannot be opened, read or written
+    │   └── OtherSchema         the store was made by another version of syncd
+    ├── Busy                    another process (or thread) holds a lease right now
+    ├── LeaseLost               a lease ran out while this process still worked under it
     ├── NotFound                `show` of an id the store does not hold
     ├── TargetError             a target could not be read or written
     │   ├── TargetUnavailable   server unreachable, connection dropped
@@ -13,6 +16,12 @@
     │   └── ObjectRejected      the server refused one object; the cycle goes on
     ├── CycleStopped            the daemon stops between two stages of a cycle
     └── GuardTripped            exit 3: a safety guard stopped a destructive change
+        └── ShrinkRefused       a snapshot would remove too much of a kind
+
+Inside a stage, found and reported as Problems, never shown as such:
+    TemplateError               a template that does not compile or render
+    UsernameError               no username could be made for one person
+    InvalidDn (ValueError)      text that is not a DN by RFC 4514
 
 Only `syncd.cli.main` turns these into an exit status. Anything else that escapes is a
 bug and is reported with a traceback.
@@ -132,6 +141,22 @@ class StoreError(SyncdError):
     pass
 
 
+class OtherSchema(StoreError):
+    """The store was made by another version of syncd."""
+
+
+class Busy(SyncdError):
+    """Another process (or thread) holds the lease right now."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+class LeaseLost(SyncdError):
+    """The lease ran out while this process still worked under it."""
+
+
 class NotFound(SyncdError):
     pass
 
@@ -158,3 +183,27 @@ class CycleStopped(SyncdError):
 
 class GuardTripped(SyncdError):
     exit_code = 3
+
+
+class ShrinkRefused(GuardTripped):
+    """The snapshot would remove more of a kind than `safety.source_max_shrink` allows."""
+
+
+class TemplateError(Exception):
+    """A template that does not compile or does not render; `problem` says where and why."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+class UsernameError(Exception):
+    """No username could be made for one person; `label` names them."""
+
+    def __init__(self, label: str, message: str):
+        self.label, self.message = label, message
+        super().__init__(f"{label}: {message}")
+
+
+class InvalidDn(ValueError):
+    """Text that is not a DN by RFC 4514."""

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from ldap3.utils import dn as ldap3_dn
 
+from syncd.errors import InvalidDn
+
 Attrs = dict[str, tuple[str, ...]]
 
 USER = "user"
@@ -108,10 +110,6 @@ def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]
 
 Ava = tuple[str, str]  # (attribute type, unescaped value)
 Rdn = tuple[Ava, ...]  # more than one pair: a multi-valued RDN (`cn=a+uid=b`)
-
-
-class InvalidDn(ValueError):
-    """Text that is not a DN by RFC 4514."""
 
 
 # One attribute=value pair and the separator after it. Spaces around separators are

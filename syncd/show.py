@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncd.org import Address, Engagement, Person, Unit
-from syncd.store import OrgView
+from syncd.orgview import OrgView
 
 
 def _person_ref(person: Person) -> dict[str, str]:

@@ -17,8 +17,8 @@ from syncd.cycle import Planned
 from syncd.mapping.rules import CompiledMapping
 from syncd.mapping.templating import Template
 from syncd.objects import ACTIVE, USER, Wanted, norm_dn
+from syncd.orgview import OrgView
 from syncd.plan.model import Action
-from syncd.store import OrgView
 
 HIDDEN = "(sensitive)"
 

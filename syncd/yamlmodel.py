@@ -82,7 +82,8 @@ def _allowed_keys(root: type[BaseModel], data: Any, path: DataPath) -> list[str]
     model: Any = root
     node = data
     for part in path:
-        node = node[part] if isinstance(node, (dict, list)) else None
+        indexable = isinstance(node, dict) or (isinstance(node, list) and isinstance(part, int))
+        node = node[part] if indexable else None
         model = _child_type(model, part, node)
         if model is None:
             return []

@@ -37,7 +37,7 @@ def refuse_aliases(text: str, loader: type[Any] = yaml.SafeLoader) -> None:
         return
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
-            raise YamlRefused(event.start_mark.line + 1,
+            raise YamlRefused(_line(event),
                               f"alias *{event.anchor}: aliases are not allowed in this file (they "
                               "can expand without bound); write the values out")
 
@@ -70,16 +70,18 @@ class _BoundedLoader(yaml.SafeLoader):
         self.open_anchors: set[str] = set()  # blocks being composed: no alias to them yet
         self.sizes: dict[int, int] = {}  # id(node) -> values it holds, itself included
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            self._count_alias(self.peek_event())
+            # types-PyYAML leaves Parser.peek_event unannotated; it returns the next event
+            self._count_alias(self.peek_event())  # type: ignore[no-untyped-call]
         return super().compose_node(parent, index)
 
-    def compose_sequence_node(self, anchor: str | None) -> yaml.Node:
+    # the anchor is the block's name (str | None); types-PyYAML has it as a dict, hence Any
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
         with self._composing(anchor):
             return super().compose_sequence_node(anchor)
 
-    def compose_mapping_node(self, anchor: str | None) -> yaml.Node:
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
         with self._composing(anchor):
             return super().compose_mapping_node(anchor)
 
@@ -91,10 +93,10 @@ class _BoundedLoader(yaml.SafeLoader):
         try:
             yield
         finally:
-            self.open_anchors.discard(anchor)  # type: ignore[arg-type]
+            self.open_anchors.discard(anchor)
 
     def _count_alias(self, event: yaml.AliasEvent) -> None:
-        line, name = event.start_mark.line + 1, event.anchor
+        line, name = _line(event), event.anchor
         if name in self.open_anchors:
             raise YamlRefused(line, f"alias *{name} is inside the block &{name} it names: "
                                     "it would repeat forever")
@@ -121,6 +123,11 @@ class _BoundedLoader(yaml.SafeLoader):
             size = 1
         self.sizes[id(node)] = size
         return size
+
+
+def _line(event: yaml.Event) -> int | None:
+    """The 1-based line an event starts on (the parser always marks it; the stubs allow None)."""
+    return None if event.start_mark is None else event.start_mark.line + 1
 
 
 __all__ = ["MAX_ALIASES", "MAX_ALIAS_NODES", "YamlRefused", "compose_bounded",

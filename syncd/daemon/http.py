@@ -96,7 +96,6 @@ class StatusServer:
             server_header=False,
         )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property

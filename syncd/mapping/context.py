@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from syncd.org import Person, Unit
-from syncd.store import OrgView
+from syncd.orgview import OrgView
 
 
 def person_context(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from syncd.errors import Problem
+from syncd.errors import InvalidDn, Problem
 from syncd.mapping.context import common_context, person_context, unit_context
 from syncd.mapping.rules import CompiledGroup, CompiledMapping
 from syncd.mapping.templating import Template, TemplateError, render_budget
@@ -39,7 +39,6 @@ from syncd.objects import (
     USER,
     Attrs,
     Entry,
-    InvalidDn,
     Owned,
     Wanted,
     norm_dn,
@@ -47,7 +46,7 @@ from syncd.objects import (
     values,
 )
 from syncd.org import Person, Unit
-from syncd.store import OrgView
+from syncd.orgview import OrgView
 
 
 @dataclass
@@ -57,6 +56,12 @@ class Desired:
     frozen: set[str] = field(default_factory=set)  # person ids left exactly as they are
     frozen_groups: set[str] = field(default_factory=set)  # group keys never orphan-deleted
     notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
+
+
+def _username_of(known: Owned) -> str:
+    """A registered user's username: the registry keeps one on every user row."""
+    assert known.username is not None, f"user {known.key} is registered without a username"
+    return known.username
 
 
 @dataclass
@@ -229,13 +234,13 @@ class _Builder:
             return self.unit_dns[unit_id]
         unit = self.org.units[unit_id]
         parent = self._unit_ou(unit.parent, under) if unit.parent else under
-        template = self.mapping.ou_rdn
-        assert template is not None
+        tree, template = self.mapping.spec.ou_tree, self.mapping.ou_rdn
+        assert tree is not None and template is not None  # _containers calls only with a tree
         rdn = template.render(self._unit_context(unit), label=f"unit {unit.id}")
         dn = self.unit_dns[unit_id] = f"{rdn},{parent}"
         try:
             self._ou(dn, f"mirrors unit {unit.id} ({unit.name})", "ou_tree", f"units/{unit.id}",
-                     self._marker(self.mapping.spec.ou_tree.anchor, OU, unit.id))
+                     self._marker(tree.anchor, OU, unit.id))
         except InvalidDn as exc:
             raise TemplateError(Problem(template.file, template.line, template.path,
                                         f"unit {unit.id}: {exc} (escape the name with "
@@ -292,12 +297,13 @@ class _Builder:
         if not self.mapping.when.evaluate(context, label=label):
             return self._leaver(person.id, context, self._why_not(context))
         known = self.known.get(person.id)
-        adopt_dn = None
+        adopt_dn: str | None = None
         if known:
-            username = known.username
+            username = _username_of(known)
+        elif correlated := self._correlate(person.id, context, label):
+            username, adopt_dn = correlated
         else:
-            username, adopt_dn = self._correlate(person.id, context, label) or (None, None)
-            username = username or self._new_username(person, label)
+            username = self._new_username(person, label)
         self.taken.add(username.lower())
         context = {
             **context,
@@ -320,7 +326,8 @@ class _Builder:
         known = self.known.get(person_id)
         if known is None or known.state == DELETED:
             return None
-        context = {**context, "username": known.username,
+        username = _username_of(known)
+        context = {**context, "username": username,
                    "disabled_on": known.disabled_on or self.org.day}
         dn = self.absolute(self.mapping.disabled_dn.render(context, label=self.label(person_id)))
         if known.disabled_on is not None:
@@ -330,8 +337,8 @@ class _Builder:
                     f"disabled since {known.disabled_on}, past delete_after_days "
                     f"({self.lifecycle.delete_after_days})"
                 )
-                return _Account(person_id, DELETED, known.username, dn, context, why)
-        return _Account(person_id, DISABLED, known.username, dn, context, why)
+                return _Account(person_id, DELETED, username, dn, context, why)
+        return _Account(person_id, DISABLED, username, dn, context, why)
 
     def _why_not(self, context: dict[str, Any]) -> str:
         ended = [

@@ -37,7 +37,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer
 
-from syncd.errors import Problem, RenderBudgetExceeded
+from syncd.errors import Problem, RenderBudgetExceeded, TemplateError
 from syncd.mapping.bounds import (
     MAX_EMITTED,
     MAX_OUTPUT,
@@ -64,14 +64,6 @@ _LOADING_TAGS = {
 }
 
 
-class TemplateError(Exception):
-    """A template that does not compile or does not render; `problem` says where and why."""
-
-    def __init__(self, problem: Problem):
-        self.problem = problem
-        super().__init__(str(problem))
-
-
 class _Missing(UndefinedError):
     """A name or attribute a template asked for and did not find, with what was asked,
     so the message can name the object in the mapping's words and suggest a spelling."""
@@ -93,7 +85,8 @@ class _StrictUndefined(StrictUndefined):
         name: str | None = None,
         exc: type[jinja2.TemplateRuntimeError] = UndefinedError,
     ) -> None:
-        super().__init__(hint, obj, name, partial(_Missing, hint=hint, obj=obj, name=name))
+        # Jinja2 only calls `exc(message)`; its stub wants an exception class
+        super().__init__(hint, obj, name, partial(_Missing, hint=hint, obj=obj, name=name))  # type: ignore[arg-type]
 
 
 class _Environment(ImmutableSandboxedEnvironment):
@@ -263,7 +256,8 @@ class _Compiled:
         token = _BUDGET.set(_Budget(deadline=time.monotonic() + MAX_RENDER_SECONDS))
         try:
             _check_time()
-            ctx = jinja.new_context(context)
+            # Jinja2 only unpacks the vars (`dict(globals, **vars)`): any Mapping serves
+            ctx = jinja.new_context(context)  # type: ignore[arg-type]
             return ctx, _bounded_concat(jinja.root_render_func(ctx))
         except RenderBudgetExceeded:
             raise

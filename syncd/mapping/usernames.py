@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.errors import UsernameError
 from syncd.mapping.templating import Template, translit
 
 LAST_NUMBER = 999
@@ -27,14 +28,6 @@ _NOT_USERNAME = re.compile(r"[^a-z0-9._-]+")
 _SEPARATORS = "._-"
 _SEPARATOR_RUN = re.compile(r"([._-])[._-]+")  # "anne..hansen" (no middle name) → "anne.hansen"
 _NAME_PARTS = ("first", "last", "nickname")
-
-
-class UsernameError(Exception):
-    """No username could be made for one person; `label` names them."""
-
-    def __init__(self, label: str, message: str):
-        self.label, self.message = label, message
-        super().__init__(f"{label}: {message}")
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,8 @@ class _Differ:
         self._notice_readopted()
         self.out.managed = {kind: list(ours.values()).count(kind) for kind in (OU, USER, GROUP)}
         self.out.memberships = sum(
-            1 for w in self.wanted if w.kind == GROUP and (entry := current[id(w)])
-            for name in w.multi for value in entry.get(name) if norm_dn(value) in self.removable)
+            1 for w in self.wanted if w.kind == GROUP and (group := current[id(w)])
+            for name in w.multi for value in group.get(name) if norm_dn(value) in self.removable)
         self.out.foreign = len(self.by_dn) - len(ours)
         return self.out
 
@@ -217,9 +217,9 @@ class _Differ:
         unwanted = [(kind, key, own.dn) for (kind, key), own in self.owned.items()
                     if kind in (GROUP, OU) and (kind, key) not in wanted_keys
                     and key not in self.frozen.groups]
-        for (kind, key), entry in self.marked.items():
+        for (kind, key), marked in self.marked.items():
             if (kind, key) not in self.owned and (kind, key) not in wanted_keys:
-                self._register(kind, key, entry)
+                self._register(kind, key, marked)
         for kind, key, dn in sorted(unwanted, key=lambda o: -len(split_dn(o[2]))):
             entry = self.by_dn.get(norm_dn(dn))
             if entry is None or self._names_kept(entry):

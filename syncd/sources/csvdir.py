@@ -93,7 +93,7 @@ def _refuse_mojibake(path: Path, text: str, encoding: str, delimiter: str, bom: 
         return
     for number, line in enumerate(text.split("\n"), 1):
         fixed = ftfy.fix_encoding_and_explain(line)
-        if is_bad(line) and ("decode", "utf-8") in fixed.explanation:
+        if is_bad(line) and ("decode", "utf-8") in (fixed.explanation or ()):
             word, meant = _first_difference(line, fixed.text, delimiter)
             marked = " and starts with a UTF-8 byte order mark" if bom else ""
             raise SourceError(f"{path}:{number}: looks like UTF-8 read as {encoding} "

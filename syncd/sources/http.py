@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import ssl
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import tenacity
 
 from syncd.config import HttpKind, HttpSource, read_secret
 from syncd.errors import SourceError, SyncdError
 from syncd.logs import redact
 from syncd.org import Snapshot
+from syncd.retry import next_wait, policy
 from syncd.sources.fieldmap import MISSING, FieldMap, lookup
 
 log = logging.getLogger(__name__)
@@ -151,23 +152,25 @@ class _Api:
             raise self._error(url, "the answer's JSON is nested too deeply to read") from None
 
     def _send(self, url: httpx.URL) -> httpx.Response:
-        retries, attempt = self.source.retries, 0
-        while True:
-            try:
-                response = self.client.get(url)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                if attempt == retries or _tls_error(exc):
-                    raise self._error(url, self._transport_problem(exc)) from None
-                problem = type(exc).__name__
-            else:
-                if response.status_code < 500 or attempt == retries:
-                    return response
-                problem = str(response.status_code)
-            delay = min(BACKOFF * 2**attempt, MAX_BACKOFF)
-            attempt += 1
+        """GET with retries on connection trouble and 5xx (not on TLS errors: those do
+        not heal); the last 5xx answer is returned, the last connection error raised."""
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            assert state.outcome is not None
+            error = state.outcome.exception()
+            problem = type(error).__name__ if error else str(state.outcome.result().status_code)
             log.warning("%s: GET %s failed (%s), retry %d of %d in %.1fs", self.source.name,
-                        _public(url), problem, attempt, retries, delay)
-            time.sleep(delay)
+                        _public(url), problem, state.attempt_number, self.source.retries,
+                        next_wait(state))
+
+        retrying = policy(
+            self.source.retries + 1, first=BACKOFF, most=MAX_BACKOFF, on_retry=log_retry,
+            retry=tenacity.retry_if_exception(_transient)
+            | tenacity.retry_if_result(lambda response: response.status_code >= 500))
+        try:
+            response: httpx.Response = retrying(self.client.get, url)
+        except TRANSPORT_ERRORS as exc:
+            raise self._error(url, self._transport_problem(exc)) from None
+        return response
 
     def _items(self, spec: HttpKind, body: Any, url: httpx.URL) -> list[dict[str, Any]]:
         items = body if spec.items is None else lookup(body, spec.items)
@@ -219,6 +222,13 @@ class _Api:
 
     def _error(self, url: httpx.URL, problem: str) -> SourceError:
         return SourceError(f"{self.source.name}: GET {_public(url)}: {problem}")
+
+
+TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSPORT_ERRORS) and not _tls_error(exc)
 
 
 def _tls_error(exc: BaseException) -> ssl.SSLError | None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, select, union
 
 from syncd.objects import Owned
 from syncd.org import Snapshot
+from syncd.orgview import OrgView, UnitManager, records_of
 from syncd.store.accept import accept
 from syncd.store.accounts import (
     AuditEntry,
@@ -36,7 +37,7 @@ from syncd.store.ingest import (
     take_snapshot,
 )
 from syncd.store.locks import Busy, lease, release_mine, renew
-from syncd.store.orgview import OrgView, UnitManager, load_records, records_of
+from syncd.store.orgview import load_records
 from syncd.store.schema import (
     SCHEMA_VERSION,
     OtherSchema,

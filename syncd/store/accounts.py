@@ -11,14 +11,13 @@ finishes, never an orphan with a new name. `audit` keeps one row per applied cha
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from syncd.objects import DELETED, Owned
 from syncd.store.schema import accounts, audit
@@ -66,8 +65,9 @@ def save_accounts(conn: Connection, items: Iterable[Owned]) -> None:
     rows = [{**dataclasses.asdict(item), "updated_at": now} for item in items]
     if not rows:
         return
-    insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(
-        conn.dialect.name)
+    upserts: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+        "sqlite": sqlite.insert, "postgresql": postgresql.insert}
+    insert_for = upserts.get(conn.dialect.name)
     if insert_for is None:  # another database: the portable way, delete then insert
         for row in rows:
             conn.execute(delete(accounts).where(_key(row)))

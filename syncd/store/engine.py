@@ -13,13 +13,17 @@ kept waiting (WAL).
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import tenacity
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from syncd.errors import StoreError
+from syncd.retry import policy
 
+WAL_TRIES = 60  # about 10 s of waits for another process creating the store
 BEGIN = "syncd_sqlite_begin"  # execution option: "IMMEDIATE" or "" (deferred)
 BUSY_TIMEOUT_MS = 30_000
 
@@ -86,9 +90,16 @@ def _sqlite_connect_writable(dbapi_conn: Any, record: Any) -> None:
     switching a new file to WAL takes a lock another process may hold."""
     _sqlite_connect(dbapi_conn, record)
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # the switch needs the file to itself for a moment, and SQLite answers "locked" at
+    # once instead of waiting when another process is creating it too
+    policy(WAL_TRIES, first=0.01, most=0.25, on_retry=lambda state: None,
+           retry=tenacity.retry_if_exception(_locked))(cursor.execute, "PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 def _sqlite_begin(conn: Connection) -> None:

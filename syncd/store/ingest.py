@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from syncd.errors import GuardTripped
+from syncd.errors import ShrinkRefused
 from syncd.org import KINDS, field_names
 from syncd.store.accept import Row, Rows
 from syncd.store.failures import store_errors
@@ -55,10 +55,6 @@ class IngestResult:
         return ", ".join(parts) if parts else "no change"
 
 
-class ShrinkRefused(GuardTripped):
-    """The snapshot would remove more of a kind than `safety.source_max_shrink` allows."""
-
-
 def take_snapshot(
     conn: Connection, rows: Rows, sources: str, max_shrink: float, force: bool
 ) -> IngestResult:
@@ -69,12 +65,14 @@ def take_snapshot(
     for kind, delta in deltas.items():
         with store_errors(conn, f"writing the {kind}"):
             _write(conn, kind, delta, rows[kind])
-    ingest_id = conn.execute(
+    inserted = conn.execute(
         insert(ingests).values(
             finished_at=datetime.now(UTC), sources=sources, forced=force,
             counts={kind: d.counts for kind, d in deltas.items()},
         )
-    ).inserted_primary_key[0]
+    ).inserted_primary_key
+    assert inserted is not None  # one row inserted: its key is known
+    ingest_id = inserted[0]
     _record_changes(conn, ingest_id, deltas)
     _prune(conn, ingest_id)
     return IngestResult(ingest_id, deltas)

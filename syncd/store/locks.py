@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from syncd.errors import SyncdError
+from syncd.errors import Busy, LeaseLost
 from syncd.store.schema import locks
 
 LEASE = timedelta(minutes=10)
@@ -29,18 +29,6 @@ RENEW_AFTER = LEASE / 3  # how long a holder may go before renewing
 POLL = 0.2  # seconds between tries while waiting for a lease
 
 log = logging.getLogger(__name__)
-
-
-class Busy(SyncdError):
-    """Another process (or thread) holds the lease right now."""
-
-    def __init__(self, name: str, message: str):
-        super().__init__(message)
-        self.name = name
-
-
-class LeaseLost(SyncdError):
-    """The lease ran out while this process still worked under it."""
 
 
 def _started(pid: int) -> str:

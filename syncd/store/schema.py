@@ -9,6 +9,7 @@ engine.py), so a store is never left half-built or half-upgraded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     select,
 )
 
-from syncd.errors import StoreError
+from syncd.errors import OtherSchema
 from syncd.org import KINDS, FieldType, field_specs
 
 metadata = MetaData()
@@ -49,7 +50,7 @@ _COLUMN_TYPES = {
 
 
 def _kind_table(kind: str) -> Table:
-    columns = [
+    columns: list[Column[Any]] = [
         Column(spec.name, _COLUMN_TYPES[spec.type], primary_key=spec.name == "id",
                nullable=spec.name == "id" or not spec.required)
         for spec in field_specs(kind)
@@ -143,10 +144,6 @@ def _v3(conn: Connection) -> None:
 # Append only: a released migration is never edited, a new version is added instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class OtherSchema(StoreError):
-    """The store was made by another version of syncd."""
 
 
 def current_version(conn: Connection) -> int:

@@ -59,10 +59,11 @@ from ldap3.core.exceptions import (
 from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
 from syncd.config import LdapTarget
-from syncd.errors import BindRefused, ObjectRejected, TargetUnavailable
-from syncd.objects import Entry, InvalidDn, norm_dn, parent_dn, rdn, rdn_values
+from syncd.errors import BindRefused, InvalidDn, ObjectRejected, TargetUnavailable
+from syncd.objects import Entry, norm_dn, parent_dn, rdn, rdn_values
 from syncd.plan.diff import DN_ATTRIBUTES
 from syncd.plan.model import Action, AttrChange, Change
+from syncd.retry import policy
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ T = TypeVar("T")
 FILTER = "(objectClass=*)"
 ANCHORS = {"openldap": "entryUUID", "ad": "objectGUID"}
 BACKOFF = 0.2  # seconds before the first retry; doubles each time
+MAX_BACKOFF = 10.0
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 # Permissive Modify: adding a value the entry holds, or deleting one it lacks, is no error.
 # Not critical, so a server that does not know it ignores it. slapd honours it without
@@ -322,13 +324,9 @@ class LdapDirectory:
                 raise ObjectRejected(f"{dn}: {_reason(exc)}") from exc
 
         attempts = self._config.retries + 1
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(attempts),
-            wait=tenacity.wait_exponential(multiplier=BACKOFF),
-            retry=tenacity.retry_if_exception_type(CONNECTION_ERRORS),
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
+        retrying = policy(attempts, first=BACKOFF, most=MAX_BACKOFF,
+                          retry=tenacity.retry_if_exception_type(CONNECTION_ERRORS),
+                          on_retry=self._log_retry)
         try:
             return retrying(attempt)
         except CONNECTION_ERRORS as exc:

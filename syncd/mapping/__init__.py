@@ -1,0 +1,1 @@
+"""Mapping: org view + YAML rules -> the desired directory objects."""

@@ -1,0 +1,35 @@
+"""One retry policy for every call that may fail for a moment (an LDAP connection, an HR
+API page): a bounded number of attempts with exponential backoff, then the last error or
+answer as it was, for the caller to turn into its own one-line error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import tenacity
+
+
+def policy(attempts: int, *, first: float, most: float,
+           retry: tenacity.retry_base,
+           on_retry: Callable[[tenacity.RetryCallState], None]) -> tenacity.Retrying:
+    """Up to `attempts` tries, waiting `first` seconds, then twice that, ... at most
+    `most`. When the tries run out, the last exception is raised or the last answer is
+    returned (an HTTP 503 stays a response)."""
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=first, max=most),
+        retry=retry,
+        before_sleep=on_retry,
+        retry_error_callback=_last_outcome,
+    )
+
+
+def _last_outcome(state: tenacity.RetryCallState) -> Any:
+    assert state.outcome is not None
+    return state.outcome.result()  # raises the last exception, or gives the last answer
+
+
+def next_wait(state: tenacity.RetryCallState) -> float:
+    """Seconds until the next try, for the log line that announces it."""
+    return state.next_action.sleep if state.next_action else 0.0

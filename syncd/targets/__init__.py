@@ -1,0 +1,1 @@
+"""Targets: the directories syncd reads and writes."""
