@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from ldap3.utils import dn as ldap3_dn
-
 from syncd.errors import InvalidDn
 
 Attrs = dict[str, tuple[str, ...]]
@@ -105,8 +103,9 @@ def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]
 # One parser for every DN syncd compares, splits or builds. Not ldap3's parse_dn: it
 # leaves values escaped as written (so `\,` and slapd's `\2C` differ), refuses values
 # RFC 4514 allows (`Team #1`, `x=y`, and with strip=False `dc=example, dc=org`) and with
-# strip=True turns a trailing `\ ` into a bare backslash. ldap3's escape_rdn does the
-# escaping, with its edge cases ("", " ", NUL) mended.
+# strip=True turns a trailing `\ ` into a bare backslash. Escaping follows ldap3's
+# escape_rdn with its edge cases ("", " ", NUL) mended, written out here so that the
+# core imports no LDAP library.
 
 Ava = tuple[str, str]  # (attribute type, unescaped value)
 Rdn = tuple[Ava, ...]  # more than one pair: a multi-valued RDN (`cn=a+uid=b`)
@@ -123,6 +122,7 @@ _AVA = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _ESCAPE = re.compile(r"((?:\\[0-9A-Fa-f]{2})+)|\\(.)", re.DOTALL)
+_MUST_ESCAPE = re.compile(r'[\\,+"<>;=\0]')
 _RAW_BYTE = re.compile("[\udc80-\udcff]")  # a byte no UTF-8 decoder took (surrogateescape)
 _SPECIAL = re.compile(r'[\\+"#<>;]')  # a DN without these needs no parser
 
@@ -154,9 +154,13 @@ def escape_dn_value(value: str) -> str:
     """One attribute value escaped for a DN (RFC 4514 section 2.4); UTF-8 stays as it is,
     and a byte that was no UTF-8 (kept by `_unescape` as a lone surrogate) is its `\\XX`
     again, so that two different DNs never read as one."""
-    if value in ("", " "):
-        return "\\" * (value == " ") + value
-    escaped = ldap3_dn.escape_rdn(value).replace("\\\0", "\\00")
+    if not value:
+        return value
+    escaped = _MUST_ESCAPE.sub(lambda m: "\\00" if m[0] == "\0" else "\\" + m[0], value)
+    if escaped[0] in "# ":
+        escaped = "\\" + escaped
+    if value[-1] == " " and len(value) > 1:  # a lone space was escaped as the first
+        escaped = escaped[:-1] + "\\ "
     return _RAW_BYTE.sub(lambda m: f"\\{ord(m[0]) - 0xDC00:02X}", escaped)
 
 

@@ -158,6 +158,7 @@ def test_rdn_and_parent(dn, first, parent):
         ("  ", r"\ \ "),
         ('say "hi" <x>; \\', r"say \"hi\" \<x\>\; \\"),
         ("a=b", r"a\=b"),
+        ("x\\ ", r"x\\\ "),  # a backslash before a trailing space: both escaped
         ("nul\0", r"nul\00"),
         ("Børn og Unge", "Børn og Unge"),
         ("中文", "中文"),
