@@ -21,6 +21,7 @@ from pathlib import Path
 from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secret
 from syncd.errors import (
     ConfigError,
+    MoveRefused,
     ObjectRejected,
     Problem,
     SnapshotRejected,
@@ -442,18 +443,18 @@ def apply_plan(planned: Planned, store: Store, day: date,
         if time.monotonic() - renewed > RENEW_AFTER.total_seconds():
             store.renew_lease(plan.target)  # Busy if lost: better stop than collide
             renewed = time.monotonic()
-        applied = _apply_one(planned, store, change, day, outcome)
-        if not applied and change.kind == USER and change.action is Action.CREATE:
+        refusal = _apply_one(planned, store, change, day, outcome)
+        if refusal is not None and change.kind == USER and change.action is Action.CREATE:
             refused[norm_dn(change.dn)] = None
-        elif not applied and change.kind == USER and change.new_dn:  # a refused move
+        elif isinstance(refusal, MoveRefused) and change.new_dn:  # the entry did not move
             refused[norm_dn(change.new_dn)] = change.dn
     store.save_accounts(_settled(planned, day))
     return outcome
 
 
 def _apply_one(planned: Planned, store: Store, change: Change, day: date,
-               outcome: Outcome) -> bool:
-    """Apply and record one change; False when the server refused it."""
+               outcome: Outcome) -> ObjectRejected | None:
+    """Apply and record one change; the server's refusal, or None when it landed."""
     try:
         anchor = planned.target.apply(change)
     except ObjectRejected as exc:
@@ -461,7 +462,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
                   change.kind, change.dn, exc)
         store.record(_audit(planned, change, "error", str(exc)))
         outcome.rejected.append((change.kind, str(exc)))
-        return False
+        return exc
     entry = _audit(planned, change, "ok")
     audit_log.info("%s", json.dumps({"at": datetime.now(UTC).isoformat(), **entry.__dict__},
                                     ensure_ascii=False))
@@ -472,7 +473,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
         account = _account(planned, change, day, anchor=anchor)
     store.record(entry, account, forget)
     outcome.applied.append(change)
-    return True
+    return None
 
 
 def _registered(change: Change) -> bool:

@@ -14,6 +14,7 @@
     │   ├── TargetUnavailable   server unreachable, connection dropped
     │   │   └── BindRefused     wrong credentials: never retried soon (account lockout)
     │   └── ObjectRejected      the server refused one object; the cycle goes on
+    │       └── MoveRefused     ... refused to move it: the entry is where it was
     ├── CycleStopped            the daemon stops between two stages of a cycle
     └── GuardTripped            exit 3: a safety guard stopped a destructive change
         └── ShrinkRefused       a snapshot would remove too much of a kind
@@ -179,6 +180,10 @@ class ObjectRejected(TargetError):
 
 class CycleStopped(SyncdError):
     pass
+
+
+class MoveRefused(ObjectRejected):
+    """The server refused to move an entry: it is still at its old DN."""
 
 
 class GuardTripped(SyncdError):

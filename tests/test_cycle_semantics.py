@@ -202,3 +202,20 @@ def test_a_new_member_never_costs_the_others_their_membership(env, capsys):
     assert code == 0, out
     assert env.members("aertebjerg-skole") == before | {env.dn("p5")}
     assert env.plan(capsys)["changes"] == []
+
+
+def test_a_move_that_landed_before_its_modify_was_refused_keeps_groups_right(
+        env, capsys, tmp_path):
+    """The entry moved (the rename went through), then the server refused its attribute
+    change: groups must name it where it now is, not where it was."""
+    from tests.test_sync_openldap import use_ou_tree
+
+    use_ou_tree(env, tmp_path)
+    assert env.apply(capsys)[0] == 0
+    env.org["engagements"][3]["unit"] = "skole"  # p4 moves to the school ...
+    env.org["addresses"].append(REFUSED_PHONE)  # ... and gets a phone slapd refuses
+    code, out, _ = env.apply(capsys)
+    assert code == 1 and "refused" in out
+    moved = env.dn("p4")
+    assert "ou=ærtebjerg skole" in moved
+    assert moved in env.members("aertebjerg-skole")

@@ -118,16 +118,21 @@ def test_hold_all_holds_every_change_of_a_tripped_plan():
     assert allowed == [create] and len(held) == 60
 
 
-def test_the_attribute_guard_holds_the_rewrites_of_leavers_too():
+@pytest.mark.parametrize("action", [Action.DISABLE, Action.ENABLE])
+def test_lifecycle_changes_are_never_split_by_the_attribute_guard(action):
+    """A disable sets its lock, an enable lifts it: holding those values back would leave
+    a leaver able to log in, or a re-hire locked out for good."""
+    lifecycle = [Change(action, "user", f"l{i}", user_dn(f"l{i}"), user_dn(f"l{i}", "x"),
+                        attributes=[AttrChange("pwdAccountLockedTime", ("0001",), ())])
+                 for i in range(60)]
     wipes = [phone_change(f"u{i}", "+45 1234", None) for i in range(60)]
-    leaver = Change(Action.DISABLE, "user", "u99", user_dn("u99"), user_dn("u99", "disabled"),
-                    attributes=[AttrChange("telephoneNumber", ("+45 9",), ())])
-    plan = plan_of([*wipes, leaver])
-    plan.guards = check_guards(plan, Limits())
-    allowed, held = hold_back(plan, Limits())
-    [disable] = [c for c in allowed if c.key == "u99"]
-    assert disable.new_dn and disable.attributes == []  # moved, phone kept
-    assert any(c.key == "u99" for c in held)
+    plan = plan_of([*wipes, *lifecycle], users=120)
+    limits = Limits(allow_deletes=60)  # the disables are accepted; only values are guarded
+    plan.guards = check_guards(plan, limits)
+    assert guard(plan, "attribute_changes", limits).detail.startswith("telephoneNumber")
+    allowed, held = hold_back(plan, limits)
+    assert [c for c in allowed if c.action is action] == lifecycle
+    assert all(a.name == "telephoneNumber" for c in held for a in c.attributes)
 
 
 @pytest.mark.parametrize(("refused", "members_after"), [

@@ -52,6 +52,31 @@ def test_a_second_hold_in_one_thread_is_refused_not_taken_back(store):
     assert holders(store) == []
 
 
+def test_a_lease_of_a_live_thread_is_busy_through_another_spelling_of_the_store(tmp_path):
+    """The same database opened twice in one process (its URL spelt two ways) is one
+    store: a lease a live thread holds is not taken from it."""
+    first = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    second = open_store(f"sqlite:///{tmp_path}/./store.db")
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.lease("target ldap"):
+            taken.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    taken.wait(5)
+    try:
+        with pytest.raises(Busy, match="target ldap is held by"), second.lease("target ldap"):
+            pass
+    finally:
+        release.set()
+        worker.join()
+        first.close()
+        second.close()
+
+
 @pytest.mark.slapd
 def test_a_skipped_cycle_shows_in_status_and_runs_later(tmp_path, slapd):
     env = SyncEnv(tmp_path, slapd)

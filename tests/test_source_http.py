@@ -320,11 +320,12 @@ def test_tls_to_a_plain_http_server_fails_clearly(api):
         read_source(source(api, "api", persons_only(), base_url=url))
 
 
-def test_tls_verification_is_on_by_default(tls_api):
+def test_tls_verification_is_on_by_default(tls_api, caplog):
     server, _cert = tls_api
     with pytest.raises(SourceError, match=r"TLS failed: CERTIFICATE_VERIFY_FAILED "
                                           r"\(self-signed certificate\); set tls_ca_file"):
         read_source(source(server, "api", persons_only()))
+    assert not [r for r in caplog.records if "retry" in r.getMessage()]  # never heals
 
 
 def test_tls_with_the_servers_ca_file(tls_api):

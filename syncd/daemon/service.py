@@ -149,7 +149,11 @@ class Daemon:
             stuck = "; ".join(str(s) for s in self.progress.stalls(after=0))
             log.error("stopping: %s; abandoned after %gs (the next start finishes its "
                       "work)", stuck, STOP_GRACE)
-            self.store.release_my_leases()  # a thread that never returns never lets go
+            try:
+                self.store.release_my_leases()  # a thread that never returns never lets go
+            except Exception as exc:  # the store may be why it is stuck: exit all the same
+                log.warning("stopping: could not let go of the leases (they run out by "
+                            "themselves): %s", exc)
             self.http.stop()
             logging.shutdown()
             os._exit(1)  # a thread stuck in a call cannot be interrupted; exit anyway

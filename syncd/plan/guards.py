@@ -13,7 +13,8 @@ and it comes in more shapes than deletes:
   deleted: per attribute, more than `max_attribute_changes` objects *and* more than
   `max_attribute_change_ratio` of the managed ones of that kind whose value changes or
   vanishes hold that attribute's changes back (new values where there were none are not
-  counted).
+  counted; creates, disables and enables change what the lifecycle says and are
+  neither counted nor split).
 
 `hold_all` holds every change of a tripped plan instead of only what tripped. `--allow-
 deletes N` / `--allow-changes N` let an operator accept up to N once.
@@ -28,6 +29,9 @@ from syncd.objects import GROUP, USER, norm_dn
 from syncd.plan.model import Action, AttrChange, Change, GuardResult, Plan
 
 DELETES, DELETE_RATIO = "deletes", "delete_ratio"
+# A create writes values, a disable or enable the lifecycle's own (a lock set or lifted,
+# the manager removed): never split, never counted as rewrites of what a person has.
+LIFECYCLE = frozenset({Action.CREATE, Action.DISABLE, Action.ENABLE})
 MEMBER_REMOVALS, ATTRIBUTE_CHANGES = "member_removals", "attribute_changes"
 
 
@@ -98,7 +102,7 @@ def attribute_rewrites(changes: list[Change]) -> Counter[tuple[str, str]]:
     """Per (kind, attribute as the mapping spells it): objects of ours whose single value
     changes or vanishes."""
     return Counter((change.kind, a.name) for change in changes
-                   if change.action is not Action.CREATE
+                   if change.action not in LIFECYCLE
                    for a in change.attributes if _rewrites(a))
 
 
@@ -143,7 +147,7 @@ def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
         if (change.action.destructive and hold_destructive) or removes_access:
             held.append(change)
             continue
-        frozen = [a for a in change.attributes if change.action is not Action.CREATE
+        frozen = [a for a in change.attributes if change.action not in LIFECYCLE
                   and (change.kind, a.name) in rewritten and _rewrites(a)]
         if frozen:
             held.append(replace(change, attributes=frozen))

@@ -81,7 +81,7 @@ def lease(engine: Engine, name: str, wait: float = 0.0) -> Iterator[None]:
     """Hold the lease `name` for the block; wait up to `wait` seconds for it, then raise
     Busy naming the holder. A lease the store says this process holds while it does not
     is a leftover (letting go of it failed, the store was down) and is taken back."""
-    me, key = _me(), (str(engine.url), name)
+    me, key = _me(), (_store_id(engine), name)
     deadline = time.monotonic() + wait
     while True:
         with _HELD_LOCK:  # check and take together: two threads never both take it
@@ -105,6 +105,14 @@ def lease(engine: Engine, name: str, wait: float = 0.0) -> Iterator[None]:
                 conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == me))
         except SQLAlchemyError as exc:  # it runs out by itself; keep the first error
             log.warning("could not let go of lease %s (it expires by itself): %s", name, exc)
+
+
+def _store_id(engine: Engine) -> str:
+    """One name per database, however its URL is spelt (`d/./s.db` is `d/s.db`)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return "sqlite:" + os.path.realpath(url.database)
+    return url.render_as_string(hide_password=True)
 
 
 def release_mine(engine: Engine) -> None:

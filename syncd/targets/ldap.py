@@ -59,7 +59,7 @@ from ldap3.core.exceptions import (
 from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
 from syncd.config import LdapTarget
-from syncd.errors import BindRefused, InvalidDn, ObjectRejected, TargetUnavailable
+from syncd.errors import BindRefused, InvalidDn, MoveRefused, ObjectRejected, TargetUnavailable
 from syncd.objects import Entry, norm_dn, parent_dn, rdn, rdn_values
 from syncd.plan.diff import DN_ATTRIBUTES
 from syncd.plan.model import Action, AttrChange, Change
@@ -144,7 +144,10 @@ class LdapDirectory:
             return None
         dn, attribute_changes = change.dn, change.attributes
         if change.new_dn and change.new_dn != change.dn:
-            self._rename(change.dn, change.new_dn)
+            try:
+                self._rename(change.dn, change.new_dn)
+            except ObjectRejected as exc:  # only then is the entry where it was
+                raise MoveRefused(str(exc)) from exc
             attribute_changes = _after_rename(attribute_changes, change.dn, change.new_dn)
             dn = change.new_dn
         modifications = _modifications(attribute_changes)
