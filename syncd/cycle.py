@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,14 +42,15 @@ from syncd.objects import (
     norm_dn,
 )
 from syncd.org import Snapshot
+from syncd.orgview import OrgView, records_of
 from syncd.plan.diff import Diff, Frozen, diff
 from syncd.plan.guards import Limits, check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
 from syncd.sampleorg import generate_org
 from syncd.sources import read_source
-from syncd.store import AuditEntry, IngestResult, OrgView, Store, open_store
-from syncd.store.accept import accept
+from syncd.store import AuditEntry, IngestResult, Store
+from syncd.store.accept import Rows, accept
 from syncd.store.locks import RENEW_AFTER
 from syncd.targets.base import Target
 from syncd.targets.ldap import LdapDirectory
@@ -285,27 +285,27 @@ def check(config: Config, store: Store | None, day: date) -> Checked:
     render each mapping against what the sources gave, else against the store, else
     against a generated sample org. Returns the source records and objects that fail."""
     mappings = compile_mappings(config)
-    snapshot, problems = _dry_ingest(config)
-    checked = Checked(problems, len(problems), "")
-    with _org_to_render(snapshot, store, day) as (org, checked.rendered_against):
-        for target_config in config.targets:
-            registry = store.accounts(target_config.name) if store else {}
-            known, known_groups = _known(registry)
-            desired = desired_state(
-                org, mappings[target_config.name],
-                base_dn=getattr(target_config, "base_dn", ""), target=target_config.name,
-                variables=target_config.vars,
-                known=known, known_groups=known_groups,
-                taken=store.taken_usernames(target_config.name) if store else set(),
-                lookup=lambda attribute, value: [],
-            )
-            checked.problems += desired.problems
-            checked.notices += [f"target {target_config.name}: {n}" for n in desired.notices]
+    rows, problems = _dry_ingest(config)
+    org, against = _org_to_render(rows, store, day)
+    checked = Checked(problems, len(problems), against)
+    for target_config in config.targets:
+        registry = store.accounts(target_config.name) if store else {}
+        known, known_groups = _known(registry)
+        desired = desired_state(
+            org, mappings[target_config.name],
+            base_dn=getattr(target_config, "base_dn", ""), target=target_config.name,
+            variables=target_config.vars,
+            known=known, known_groups=known_groups,
+            taken=store.taken_usernames(target_config.name) if store else set(),
+            lookup=lambda attribute, value: [],
+        )
+        checked.problems += desired.problems
+        checked.notices += [f"target {target_config.name}: {n}" for n in desired.notices]
     return checked
 
 
-def _dry_ingest(config: Config) -> tuple[Snapshot | None, list[Problem]]:
-    """The merged snapshot the sources give now, or the problems that stop it: every
+def _dry_ingest(config: Config) -> tuple[Rows | None, list[Problem]]:
+    """The accepted rows the sources give now, or the problems that stop them: every
     source is read, so one unreadable source does not hide another's problems."""
     snapshot, problems = Snapshot(), []
     for source in config.sources:
@@ -317,33 +317,26 @@ def _dry_ingest(config: Config) -> tuple[Snapshot | None, list[Problem]]:
                 _as_problem(where, exc.summary)]
         except SourceError as exc:
             problems.append(_as_problem(where, f"source {source.name}: {exc}"))
-    if not problems:
-        try:
-            accept(snapshot)
-        except SnapshotRejected as exc:
-            problems += [_as_problem("sources", p) for p in [exc.summary, *exc.problems]]
-    return (None if problems else snapshot), problems
+    if problems:
+        return None, problems
+    try:
+        return accept(snapshot), []
+    except SnapshotRejected as exc:
+        return None, [_as_problem("sources", p) for p in [exc.summary, *exc.problems]]
 
 
 def _as_problem(where: str, problem: object) -> Problem:
     return problem if isinstance(problem, Problem) else Problem(where, None, "", str(problem))
 
 
-@contextmanager
-def _org_to_render(snapshot: Snapshot | None, store: Store | None, day: date
-                   ) -> Iterator[tuple[OrgView, str]]:
-    if snapshot is None and store is not None and store.last_ingest():
-        yield store.org(day), "the store"
-        return
-    with tempfile.TemporaryDirectory(prefix="syncd-check-") as folder:
-        scratch = open_store(f"sqlite:///{folder}/check.db")
-        against = "the sources"
-        if snapshot is None:
-            snapshot, against = Snapshot(generate_org(units=40, persons=300)), \
-                "a generated sample org"
-        scratch.ingest(snapshot, "validate", max_shrink=1.0)
-        yield scratch.org(day), against
-        scratch.close()
+def _org_to_render(rows: Rows | None, store: Store | None, day: date) -> tuple[OrgView, str]:
+    """What the sources gave, else the store's last snapshot, else a generated sample."""
+    if rows is not None:
+        return OrgView(records_of(rows), day), "the sources"
+    if store is not None and store.last_ingest():
+        return store.org(day), "the store"
+    sample = accept(Snapshot(generate_org(units=40, persons=300)))
+    return OrgView(records_of(sample), day), "a generated sample org"
 
 
 # --- apply -------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def check_guards(plan: Plan, limits: Limits) -> list[GuardResult]:
 def _attribute_guard(plan: Plan, limits: Limits) -> GuardResult:
     """The attribute whose values change or vanish on the largest share of its kind."""
     counts = attribute_rewrites(plan.changes)
-    tripping = _tripping_attributes(plan, limits)
+    tripping = _tripping_attributes(plan, limits, counts)
     worst = max(counts, key=lambda k: (k in tripping, _share(plan, k, counts[k])),
                 default=None)
     if worst is None:
@@ -87,9 +87,9 @@ def _share(plan: Plan, kind_name: tuple[str, str], count: int) -> float:
     return count / managed if managed else 0.0
 
 
-def _tripping_attributes(plan: Plan, limits: Limits) -> set[tuple[str, str]]:
+def _tripping_attributes(plan: Plan, limits: Limits,
+                         counts: Counter[tuple[str, str]]) -> set[tuple[str, str]]:
     """(kind, attribute) pairs past both attribute-change limits."""
-    counts = attribute_rewrites(plan.changes)
     if limits.allow_changes is not None and max(counts.values(), default=0) <= \
             limits.allow_changes:
         return set()
@@ -136,7 +136,8 @@ def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
         return [], list(changes)
     hold_destructive = bool(names & {DELETES, DELETE_RATIO})
     hold_removals = MEMBER_REMOVALS in names
-    rewritten = _tripping_attributes(plan, limits) if ATTRIBUTE_CHANGES in names else set()
+    rewritten = (_tripping_attributes(plan, limits, attribute_rewrites(changes))
+                 if ATTRIBUTE_CHANGES in names else set())
     leaving, renames = _leaving_users(changes), _renames(changes)
     held_users = leaving if hold_destructive else set()
     allowed, held = [], []
