@@ -44,11 +44,11 @@ from syncd.errors import (
     SyncdError,
     group_problems,
 )
-from syncd.mapping.rules import load_mapping
 from syncd.plan.model import FORMAT_VERSION, Change, Plan
 from syncd.plan.render import render_summary, render_text
 from syncd.show import person_card, render_person, render_unit, unit_card
 from syncd.store import OrgView, OtherSchema, Store, open_store
+from syncd.targets.registry import load_target_mapping
 from syncd.trace import render_trace, trace_person
 
 log = logging.getLogger("syncd")
@@ -246,7 +246,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise
     plans, traces = [], []
     for target in select_targets(config, args.target):
-        mapping = load_mapping(target.mapping)
+        mapping = load_target_mapping(target)
         planned = plan_target(config, store, org, target, mapping=mapping)
         planned.target.close()
         plans.append(planned.plan)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from syncd.config import Config, LdapTarget, ScimTarget, load_config, read_secret
+from syncd.config.loading import load_config
+from syncd.config.model import Config
 from syncd.errors import (
     ConfigError,
     MoveRefused,
@@ -28,7 +29,7 @@ from syncd.errors import (
     SyncdError,
 )
 from syncd.mapping.desired import Desired, desired_state
-from syncd.mapping.rules import CompiledMapping, load_mapping
+from syncd.mapping.rules import CompiledMapping
 from syncd.objects import (
     ACTIVE,
     DISABLED,
@@ -36,10 +37,10 @@ from syncd.objects import (
     OU,
     PENDING,
     USER,
+    Capabilities,
     Entry,
     Owned,
     Wanted,
-    norm_dn,
 )
 from syncd.org import Snapshot
 from syncd.orgview import OrgView, records_of
@@ -47,18 +48,20 @@ from syncd.plan.diff import Diff, Frozen, diff
 from syncd.plan.guards import Limits, check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
+from syncd.plan.resolve import Locations
 from syncd.sampleorg import generate_org
 from syncd.sources import read_source
 from syncd.store import AuditEntry, IngestResult, Store
 from syncd.store.accept import Rows, accept
 from syncd.store.locks import RENEW_AFTER
 from syncd.targets.base import Target
-from syncd.targets.ldap import LdapDirectory
+from syncd.targets.config_base import TargetConfigBase
+from syncd.targets.registry import load_target_mapping, open_target
 
 log = logging.getLogger("syncd.cycle")
 audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
 
-TargetConfig = LdapTarget | ScimTarget
+TargetConfig = TargetConfigBase
 
 
 
@@ -119,7 +122,7 @@ def compile_mappings(config: Config) -> dict[str, CompiledMapping]:
     mappings, problems = {}, []
     for target in config.targets:
         try:
-            mappings[target.name] = load_mapping(target.mapping)
+            mappings[target.name] = load_target_mapping(target)
         except ConfigError as exc:
             problems += exc.problems
     if problems:
@@ -137,14 +140,6 @@ def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
     return chosen
 
 
-def open_target(config: TargetConfig) -> Target:
-    if isinstance(config, LdapTarget):
-        secret = read_secret(config.password_file, config.password,
-                             what=f"target {config.name}: password")
-        return LdapDirectory(config, secret.get_secret_value())
-    raise SyncdError(f"target {config.name}: type {config.type} is not supported yet")
-
-
 @dataclass
 class Planned:
     """A plan and what applying it needs; nothing has been changed yet."""
@@ -155,6 +150,10 @@ class Planned:
     registry: dict[tuple[str, str], Owned]
     wanted: dict[tuple[str, str], Wanted]
     limits: Limits
+
+    def locations(self) -> Locations:
+        """Where our objects are as the plan found them; kept as the apply goes."""
+        return Locations(self.diff.located, self.target.capabilities.locator_key)
 
 
 def limits(config: Config, allow_deletes: int | None = None,
@@ -171,7 +170,7 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
                 allow_changes: int | None = None) -> Planned:
     """Read the target and work out what to change. The caller closes `Planned.target`;
     when planning fails, it is closed here."""
-    mapping = mapping or load_mapping(target_config.mapping)
+    mapping = mapping or load_target_mapping(target_config)
     target = open_target(target_config)
     try:
         return _plan(config, store, org, target_config, target, mapping,
@@ -185,17 +184,18 @@ def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfi
           target: Target, mapping: CompiledMapping, guard_limits: Limits) -> Planned:
     found = target.read(mapping.read_attributes())
     registry = store.accounts(target_config.name)
-    desired = _desired(org, mapping, target_config, store, registry, found)
+    caps = target.capabilities
+    desired = _desired(org, mapping, target_config, store, registry, found, caps)
     result = diff(desired.objects, found, registry, anchor=mapping.anchor,
                   username_attribute=mapping.username_attribute,
                   frozen=Frozen(desired.frozen, desired.frozen_groups),
-                  markers=mapping.markers(target_config.name))
+                  capabilities=caps, markers=mapping.markers(target_config.name))
     plan = Plan(
         target=target_config.name,
-        flavour=getattr(target_config, "flavour", target_config.type),
-        base_dn=getattr(target_config, "base_dn", ""),
+        header=target_config.describe(),
+        locator_name=target.locator_name,
         as_of=org.day.isoformat(),
-        changes=ordered(result.changes),
+        changes=ordered(result.changes, caps.depth),
         desired=_desired_counts(desired),
         managed=sum(result.managed.values()),
         memberships=result.memberships,
@@ -214,15 +214,16 @@ def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfi
 
 
 def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig,
-             store: Store, registry: dict[tuple[str, str], Owned], found: list[Entry]
-             ) -> Desired:
+             store: Store, registry: dict[tuple[str, str], Owned], found: list[Entry],
+             caps: Capabilities) -> Desired:
     known, known_groups = _known(registry)
     taken = store.taken_usernames(target_config.name)
     taken |= {v.lower() for e in found for v in e.get(mapping.username_attribute)}
     return desired_state(
-        org, mapping, base_dn=getattr(target_config, "base_dn", ""), target=target_config.name,
+        org, mapping, target=target_config.name, context=target_config.template_context(),
         variables=target_config.vars, known=known, taken=taken,
-        lookup=_correlation_index(mapping, registry, found), known_groups=known_groups,
+        lookup=_correlation_index(mapping, registry, found, caps.locator_key),
+        known_groups=known_groups,
     )
 
 
@@ -236,14 +237,17 @@ def _known(registry: dict[tuple[str, str], Owned]
 
 
 def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str], Owned],
-                       found: list[Entry]) -> Callable[[str, str], list[Entry]]:
+                       found: list[Entry], locator_key: Callable[[str], str]
+                       ) -> Callable[[str, str], list[Entry]]:
     """Entries a correlation rule may adopt: not ours, by attribute value (no case)."""
-    ours = {norm_dn(a.dn) for a in registry.values()}
+    ours = {locator_key(a.locator) for a in registry.values() if a.locator}
+    ids = {a.anchor for a in registry.values() if a.anchor}
     claimed = {key for kind, key in registry if kind == USER}
     index: dict[tuple[str, str], list[Entry]] = defaultdict(list)
     for attribute, _ in mapping.correlate:
         for entry in found:
-            if norm_dn(entry.dn) in ours or set(entry.get(mapping.anchor)) & claimed:
+            if (locator_key(entry.locator) in ours or entry.anchor in ids
+                    or set(entry.get(mapping.anchor)) & claimed):
                 continue
             for value in entry.get(attribute):
                 index[(attribute.lower(), value.lower())].append(entry)
@@ -292,9 +296,8 @@ def check(config: Config, store: Store | None, day: date) -> Checked:
         registry = store.accounts(target_config.name) if store else {}
         known, known_groups = _known(registry)
         desired = desired_state(
-            org, mappings[target_config.name],
-            base_dn=getattr(target_config, "base_dn", ""), target=target_config.name,
-            variables=target_config.vars,
+            org, mappings[target_config.name], target=target_config.name,
+            context=target_config.template_context(), variables=target_config.vars,
             known=known, known_groups=known_groups,
             taken=store.taken_usernames(target_config.name) if store else set(),
             lookup=lambda attribute, value: [],
@@ -309,7 +312,7 @@ def _dry_ingest(config: Config) -> tuple[Rows | None, list[Problem]]:
     source is read, so one unreadable source does not hide another's problems."""
     snapshot, problems = Snapshot(), []
     for source in config.sources:
-        where = str(getattr(source, "path", None) or source.name)
+        where = source.where()
         try:
             snapshot.merge(read_source(source))
         except SnapshotRejected as exc:
@@ -419,46 +422,54 @@ def apply_plan(planned: Planned, store: Store, day: date,
                         "attribute_changes" else "allow-deletes")
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE and _registered(c)])
-    refused: dict[str, str | None] = {}  # a refused user's wanted DN -> where it still is
+    locations = planned.locations()
     renewed = time.monotonic()
-    for done, change in enumerate(changes):
+    for done, planned_change in enumerate(changes):
         if should_stop():
             outcome.stopped = len(changes) - done
             log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
                      outcome.stopped)
             break
-        if refused and change.kind == GROUP:
-            change = change.as_if_refused(refused)
-            if change.action is Action.CREATE and not all(a.after for a in change.attributes
-                                                          if a.multi):
-                log.info("%s: %s waits for its members' entries", plan.target, change.dn)
-                continue
+        change = locations.concrete(planned_change)
+        if change is None:
+            log.info("%s: %s waits for its members' entries", plan.target,
+                     planned_change.label)
+            continue
+        if _nothing_left(change):
+            continue
         if time.monotonic() - renewed > RENEW_AFTER.total_seconds():
             store.renew_lease(plan.target)  # Busy if lost: better stop than collide
             renewed = time.monotonic()
-        refusal = _apply_one(planned, store, change, day, outcome)
-        if refusal is not None and change.kind == USER and change.action is Action.CREATE:
-            refused[norm_dn(change.dn)] = None
-        elif isinstance(refusal, MoveRefused) and change.new_dn:  # the entry did not move
-            refused[norm_dn(change.new_dn)] = change.dn
+        anchor, refusal = _apply_one(planned, store, change, day, outcome)
+        if refusal is None or (change.new_locator and not isinstance(refusal, MoveRefused)):
+            locations.landed(change, anchor)  # a move lands even if its modify is refused
+        else:
+            locations.refused(change)
     store.save_accounts(_settled(planned, day))
     return outcome
 
 
+def _nothing_left(change: Change) -> bool:
+    """An update whose every value was about objects that are not there after all."""
+    return change.action is Action.UPDATE and not change.attributes and not change.new_locator
+
+
 def _apply_one(planned: Planned, store: Store, change: Change, day: date,
-               outcome: Outcome) -> ObjectRejected | None:
-    """Apply and record one change; the server's refusal, or None when it landed."""
+               outcome: Outcome) -> tuple[str | None, ObjectRejected | None]:
+    """Apply and record one change: the target's id for what it created, and its
+    refusal (None when the change landed)."""
     try:
         anchor = planned.target.apply(change)
     except ObjectRejected as exc:
         log.error("%s: %s %s %s refused: %s", planned.plan.target, change.action.word,
-                  change.kind, change.dn, exc)
+                  change.kind, change.label, exc)
         store.record(_audit(planned, change, "error", str(exc)))
         outcome.rejected.append((change.kind, str(exc)))
-        return exc
-    entry = _audit(planned, change, "ok")
-    audit_log.info("%s", json.dumps({"at": datetime.now(UTC).isoformat(), **entry.__dict__},
-                                    ensure_ascii=False))
+        return None, exc
+    entry = _audit(planned, change, "ok", anchor=anchor)
+    named = {planned.target.locator_name: entry.locator}  # "dn": ... for LDAP, as always
+    audit_log.info("%s", json.dumps({"at": datetime.now(UTC).isoformat(), **entry.__dict__,
+                                     **named}, ensure_ascii=False))
     account, forget = None, None
     if change.action is Action.DELETE:
         forget = (change.kind, change.key)
@@ -466,7 +477,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
         account = _account(planned, change, day, anchor=anchor)
     store.record(entry, account, forget)
     outcome.applied.append(change)
-    return None
+    return anchor, None
 
 
 def _registered(change: Change) -> bool:
@@ -479,10 +490,12 @@ def _account(planned: Planned, change: Change, day: date, *, pending: bool = Fal
     old = planned.registry.get((change.kind, change.key))
     wanted = planned.wanted.get((change.kind, change.key))
     state = PENDING if pending else (wanted.state if wanted else ACTIVE)
+    anchor = anchor or (old.anchor if old else None)
+    locator = change.new_locator or change.locator or (None if pending else anchor)
     return Owned(
-        target=planned.plan.target, kind=change.kind, key=change.key,
-        dn=change.new_dn or change.dn, username=change.username or (old.username if old else None),
-        anchor=anchor or (old.anchor if old else None), state=state,
+        target=planned.plan.target, kind=change.kind, key=change.key, locator=locator,
+        username=change.username or (old.username if old else None), anchor=anchor,
+        state=state,
         disabled_on=_disabled_on(old, state, day),
     )
 
@@ -498,24 +511,27 @@ def _settled(planned: Planned, day: date) -> list[Owned]:
     """Registry rows for objects already as wanted: adopted entries, anchors not yet
     recorded, and work a killed cycle finished in the target but not in the registry."""
     rows = []
+    key = planned.target.capabilities.locator_key
     for wanted, entry in planned.diff.in_sync:
         old = planned.registry.get((wanted.kind, wanted.key))
         state = DISABLED if wanted.state == DISABLED else ACTIVE
-        if (old and old.state == state and norm_dn(old.dn) == norm_dn(entry.dn)
+        if (old and old.state == state and old.locator
+                and key(old.locator) == key(entry.locator)
                 and (old.anchor or not entry.anchor)
                 and (not wanted.username or old.username == wanted.username)):
             continue
-        rows.append(Owned(planned.plan.target, wanted.kind, wanted.key, entry.dn,
+        rows.append(Owned(planned.plan.target, wanted.kind, wanted.key, entry.locator,
                           wanted.username or (old.username if old else None),
                           entry.anchor or (old.anchor if old else None), state,
                           _disabled_on(old, state, day)))
     return rows
 
 
-def _audit(planned: Planned, change: Change, result: str, message: str = "") -> AuditEntry:
+def _audit(planned: Planned, change: Change, result: str, message: str = "",
+           anchor: str | None = None) -> AuditEntry:
     return AuditEntry(
         target=planned.plan.target, kind=change.kind, key=change.key,
-        dn=change.new_dn or change.dn, action=change.action.word,
+        locator=change.new_locator or change.locator or anchor, action=change.action.word,
         attributes=[a.as_dict() for a in change.attributes], why=change.why,
         rule=change.rule, source=change.source, result=result, message=message,
     )

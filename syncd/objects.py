@@ -8,14 +8,16 @@ compared without case, as LDAP does.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import TypeVar
 
 from syncd.errors import InvalidDn
 
 Attrs = dict[str, tuple[str, ...]]
+T = TypeVar("T")
 
 USER = "user"
 GROUP = "group"
@@ -29,27 +31,88 @@ DISABLED = "disabled"
 DELETED = "deleted"  # users only: the row stays so the username is never given again
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A reference to an object syncd manages: a group's member, a user's manager.
+
+    Known by (kind, key), never by where the object lives, so that a group can name a
+    user whose id the server assigns only when it is created; the target resolves it to
+    a DN or an id when the change is applied. `where` is the locator the reference
+    points at (as `Capabilities.locator_key` spells it; "" while the object has none),
+    so a member whose entry moves reads as rewritten where the target keeps locators in
+    its values. `shown` is how a plan prints it, and no part of equality."""
+
+    kind: str
+    key: str
+    where: str = ""
+    shown: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return self.shown or f"{self.kind} {self.key}"
+
+
+Value = str | Ref  # an attribute value: text, or (in reference attributes) a Ref
+Values = tuple[Value, ...]
+
+
+def same_locator(locator: str) -> str:
+    """The locator key of a target whose locators are ids: compared as they are."""
+    return locator
+
+
+def no_depth(locator: str) -> int:
+    return 0
+
+
+def no_parent(locator: str) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target can do, and how its locators compare: what the planner asks.
+
+    `containers`: it has OUs (an OU tree, containers to create, parents before children;
+    `depth` and `parent` read a locator for that). `moves`: an object can change its
+    locator (an LDAP rename); without it a locator is fixed for life. `references`: the
+    attributes (lower case) whose values name other objects (member, manager), diffed as
+    `Ref`s. `locator_key`: a locator spelt for comparison (a DN without case and
+    escapes)."""
+
+    containers: bool = False
+    moves: bool = False
+    references: frozenset[str] = frozenset()
+    locator_key: Callable[[str], str] = same_locator
+    depth: Callable[[str], int] = no_depth
+    parent: Callable[[str], str] = no_parent
+
+    def is_reference(self, attribute: str) -> bool:
+        return attribute.lower() in self.references
+
+
 @dataclass
 class Owned:
     """A registry row: an object syncd created or adopted in a target. The store keeps
-    them, the mapping reads users' usernames and states, the planner knows ours by them."""
+    them, the mapping reads users' usernames and states, the planner knows ours by them.
+    `locator` (a DN) and `anchor` (the target's own id: entryUUID, objectGUID, SCIM id)
+    are known once the object exists; a reservation has neither."""
 
     target: str
     kind: str
     key: str
-    dn: str
+    locator: str | None = None
     username: str | None = None
-    anchor: str | None = None  # the target's own id: entryUUID, objectGUID
+    anchor: str | None = None
     state: str = PENDING
     disabled_on: date | None = None
 
 
 @dataclass(frozen=True)
 class Entry:
-    """An entry read from a target. `anchor` is the target's own id (entryUUID,
-    objectGUID, SCIM id) where it has one."""
+    """An object read from a target, where it lives (`locator`: its DN, its SCIM id)
+    and the target's own id (`anchor`: entryUUID, objectGUID, SCIM id) if it has one."""
 
-    dn: str
+    locator: str
     attrs: Attrs
     anchor: str | None = None
 
@@ -66,29 +129,30 @@ class Wanted:
     """One object the mapping says should exist (or, for a user, be disabled or gone).
 
     `key` ties it to the org: the person id for a user, ``rule:key`` for a group, the
-    normalised DN for an OU. `attrs` are compared and kept in step; `create_only` are
-    written once, when the object is created. `why`, `rule` and `source` are carried
-    into the plan and the audit.
+    normalised DN for an OU. `locator` is where the mapping puts it (a DN), None where
+    the target assigns it. `attrs` are compared and kept in step (reference attributes
+    may hold `Ref`s); `create_only` are written once, when the object is created.
+    `why`, `rule` and `source` are carried into the plan and the audit.
     """
 
     kind: str
     key: str
-    dn: str
-    attrs: Attrs
+    locator: str | None
+    attrs: dict[str, Values]
     create_only: Attrs = field(default_factory=dict)
     state: str = ACTIVE  # users: ACTIVE, DISABLED or DELETED
     why: str = ""
     rule: str = ""
     source: str = ""
     username: str | None = None
-    adopt_dn: str | None = None  # a pre-existing entry a correlation rule adopts
+    adopt: str | None = None  # the locator of a pre-existing entry a correlation adopts
     multi: frozenset[str] = frozenset()  # attributes compared as sets, changed by delta
     sensitive: frozenset[str] = frozenset()  # values never shown
     marker: tuple[str, str] | None = None  # (attribute, value) saying syncd made it
     fill_only: frozenset[str] = frozenset()  # a value found stays; written only where none
 
 
-def get_attr(attrs: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]:
+def get_attr(attrs: Mapping[str, tuple[T, ...]], name: str) -> tuple[T, ...]:
     """Case-insensitive attribute lookup."""
     if name in attrs:
         return attrs[name]

@@ -25,6 +25,15 @@ def policy(attempts: int, *, first: float, most: float,
     )
 
 
+def backoff(failures: int, *, first: float, most: float) -> float:
+    """Seconds to wait after the `failures`-th failure in a row of work that is retried
+    from outside a call (the daemon's early retry of a target): the same exponential
+    backoff as `policy`."""
+    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+    state.attempt_number = failures
+    return float(tenacity.wait_exponential(multiplier=first, max=most)(state))
+
+
 def _last_outcome(state: tenacity.RetryCallState) -> Any:
     assert state.outcome is not None
     return state.outcome.result()  # raises the last exception, or gives the last answer

@@ -16,7 +16,7 @@ from jinja2 import Environment, TemplateSyntaxError, meta
 from syncd.cycle import Planned
 from syncd.mapping.rules import CompiledMapping
 from syncd.mapping.templating import Template
-from syncd.objects import ACTIVE, USER, Wanted, norm_dn
+from syncd.objects import ACTIVE, USER, Ref, Wanted
 from syncd.orgview import OrgView
 from syncd.plan.model import Action
 
@@ -74,14 +74,14 @@ def _entry(planned: Planned, person_id: str) -> dict[str, Any]:
     for change in planned.plan.changes:
         if change.kind == USER and change.key == person_id:
             created = change.action is Action.CREATE
-            return {"dn": None if created else change.dn, "action": change.action.word,
-                    "new_dn": change.dn if created else change.new_dn,
+            return {"dn": None if created else change.locator, "action": change.action.word,
+                    "new_dn": change.locator if created else change.new_locator,
                     "changes": [a.as_dict() for a in change.attributes]}
     for wanted, entry in planned.diff.in_sync:
         if wanted.kind == USER and wanted.key == person_id:
-            return {"dn": entry.dn, "action": "none (in sync)", "new_dn": None, "changes": []}
+            return {"dn": entry.locator, "action": "none (in sync)", "new_dn": None, "changes": []}
     owned = planned.registry.get((USER, person_id))
-    return {"dn": owned.dn if owned else None, "action": "none", "new_dn": None,
+    return {"dn": owned.locator if owned else None, "action": "none", "new_dn": None,
             "changes": []}
 
 
@@ -153,10 +153,10 @@ def _records(org: OrgView, person_id: str, window: int) -> dict[str, str]:
 
 def _groups(planned: Planned, user: Wanted) -> list[dict[str, str]]:
     """The groups the plan puts the person in, with the rule and record behind each."""
-    dn = norm_dn(user.dn)
-    return [{"dn": g.dn, "rule": g.rule, "source": g.source}
+    return [{"dn": g.locator or g.username or g.key, "rule": g.rule, "source": g.source}
             for g in planned.wanted.values() if g.kind != USER
-            and any(dn in {norm_dn(v) for v in g.attrs.get(a, ())} for a in g.multi)]
+            and any(isinstance(v, Ref) and (v.kind, v.key) == (USER, user.key)
+                    for a in g.multi for v in g.attrs.get(a, ()))]
 
 
 # --- text --------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ def desired_for(tmp_path: Path, org: dict[str, Any], mapping: CompiledMapping | 
     """What `mapping` (the shipped one by default) wants for `org` on DAY."""
     store = open_store(f"sqlite:///{tmp_path / 'mapping-env.db'}")
     store.ingest(Snapshot(copy.deepcopy(org)), "test", max_shrink=1.0, force=True)
-    return desired_state(store.org(DAY), mapping or load_mapping(SHIPPED), base_dn=BASE,
-                         target="ldap",
+    return desired_state(store.org(DAY), mapping or load_mapping(SHIPPED),
+                         context={"base_dn": BASE}, target="ldap",
                          variables={"mail_domain": "kolding.example"}, known=known or {},
                          taken=set(), lookup=lambda attribute, value: [],
                          known_groups=known_groups)

@@ -382,3 +382,35 @@ def test_validate_groups_alike_problems_and_json_lists_each(tmp_path, capsys, ti
     assert main(["validate", "--json", "-c", str(path)]) == 1
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert len([p for p in problems if p["path"] == "users.attributes.givenName"]) == 4
+
+
+def test_the_files_a_source_names_are_checked_on_load(tmp_path):
+    """Each source type says which of its keys name local files; secret files nested in
+    a source (basic:, bearer:) are checked for their mode like a target's."""
+    secret = tmp_path / "hr.secret"
+    secret.write_text(SECRET)
+    secret.chmod(0o644)
+    path = write(tmp_path, """\
+sources:
+  - name: exports
+    type: csv
+    path: exports
+    kinds: {persons: {file: persons.csv}}
+  - name: api
+    type: http
+    base_url: https://hr.example.org
+    basic: {username: syncd, password_file: hr.secret}
+    kinds: {persons: {path: /persons}}
+""")
+    assert problems_of(path) == [
+        f"{path}:4: sources[0].path: {tmp_path / 'exports'}: no such file or folder",
+        f"{path}:9: sources[1].basic.password_file: hr.secret is readable by others (0644), "
+        "want 0640 or less",
+    ]
+
+
+def test_an_ldap_target_tells_the_plan_and_the_templates_its_base(tmp_path):
+    secret_file(tmp_path)
+    [target] = load_config(write(tmp_path, base(tmp_path) + ldap_target())).targets
+    assert target.describe() == {"flavour": "openldap", "base_dn": "dc=example,dc=org"}
+    assert target.template_context() == {"base_dn": "dc=example,dc=org"}

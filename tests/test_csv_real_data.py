@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 
-from syncd.config import CsvSource, HttpSource, SnapshotSource, load_config
+from syncd.config import load_config
 from syncd.errors import ConfigError, SnapshotRejected, SourceError
 from syncd.org import Place, Snapshot
 from syncd.sources import read_source
+from syncd.sources.csv import CsvSource
 from syncd.sources.fieldmap import FieldMap
+from syncd.sources.http import HttpSource
+from syncd.sources.snapshot import SnapshotSource
 from syncd.store.accept import accept
 
 ENHEDER = """\

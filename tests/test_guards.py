@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from syncd.objects import Ref, norm_dn
 from syncd.plan.guards import Limits, check_guards, hold_back, membership_removals
 from syncd.plan.model import Action, AttrChange, Change, Plan
+from syncd.plan.resolve import Locations
 
 B = "dc=example,dc=org"
 
@@ -14,10 +16,16 @@ def user_dn(uid: str, ou: str = "people") -> str:
     return f"uid={uid},ou={ou},{B}"
 
 
-def member_change(group: str, remove: list[str], add: list[str]) -> Change:
-    before = tuple(sorted(remove))
+def member(uid: str, ou: str = "people", dn: str | None = None) -> Ref:
+    """A group's member: user `uid`, placed at its DN in `ou`."""
+    dn = dn or user_dn(uid, ou)
+    return Ref("user", uid, norm_dn(dn), dn)
+
+
+def member_change(group: str, remove: list[Ref], add: list[Ref]) -> Change:
+    before = tuple(sorted(remove, key=str))
     return Change(Action.UPDATE, "group", group, f"cn={group},ou=groups,{B}", attributes=[
-        AttrChange("member", before, tuple(sorted(add)), multi=True)])
+        AttrChange("member", before, tuple(sorted(add, key=str)), multi=True)])
 
 
 def move(uid: str, to_ou: str) -> Change:
@@ -30,7 +38,7 @@ def phone_change(uid: str, before: str | None, after: str | None) -> Change:
 
 
 def plan_of(changes: list[Change], users: int = 100, memberships: int = 100) -> Plan:
-    return Plan("ldap", "openldap", B, "2026-12-01", changes=changes,
+    return Plan("ldap", {"flavour": "openldap", "base_dn": B}, "2026-12-01", changes=changes,
                 managed=users + 10, managed_by_kind={"user": users, "group": 10},
                 memberships=memberships)
 
@@ -44,17 +52,18 @@ def guard(plan: Plan, name: str, limits: Limits = DEFAULTS):
 
 @pytest.mark.parametrize(("changes", "removals"), [
     # a person who moves OU is rewritten in the group, not removed from it
-    ([move("a", "skole"), member_change("g", [user_dn("a")], [user_dn("a", "skole")])], 0),
-    # the same without the move: a real removal
-    ([member_change("g", [user_dn("a")], [user_dn("a", "skole")])], 1),
+    ([move("a", "skole"), member_change("g", [member("a")], [member("a", "skole")])], 0),
+    # one person out, another in: a real removal
+    ([member_change("g", [member("a")], [member("b")])], 1),
     # moved, but not re-added to this group: removed
-    ([move("a", "skole"), member_change("g", [user_dn("a")], [])], 1),
-    # slapd's own escaping of the old DN still matches the move
+    ([move("a", "skole"), member_change("g", [member("a")], [])], 1),
+    # slapd's own escaping of the old DN is the same member
     ([Change(Action.MOVE, "user", "l", "uid=l,ou=Løn\\2C HR," + B, "uid=l,ou=Løn\\, HR2," + B),
-      member_change("g", ["uid=l,ou=Løn\\, HR," + B], ["uid=l,ou=Løn\\2C HR2," + B])], 0),
+      member_change("g", [member("l", dn="uid=l,ou=Løn\\, HR," + B)],
+                    [member("l", dn="uid=l,ou=Løn\\2C HR2," + B)])], 0),
     # a disabled person is the deletes guard's, never counted twice
     ([Change(Action.DISABLE, "user", "a", user_dn("a"), user_dn("a", "disabled")),
-      member_change("g", [user_dn("a")], [])], 0),
+      member_change("g", [member("a")], [])], 0),
 ])
 def test_membership_removals_count_people_who_lose_a_group(changes, removals):
     assert membership_removals(changes) == removals
@@ -62,8 +71,8 @@ def test_membership_removals_count_people_who_lose_a_group(changes, removals):
 
 def test_a_reorganisation_that_moves_everyone_trips_no_member_guard():
     moves = [move(f"u{i}", "tree") for i in range(200)]
-    rewrites = [member_change("g", [user_dn(f"u{i}") for i in range(200)],
-                              [user_dn(f"u{i}", "tree") for i in range(200)])]
+    rewrites = [member_change("g", [member(f"u{i}") for i in range(200)],
+                              [member(f"u{i}", "tree") for i in range(200)])]
     plan = plan_of(moves + rewrites, users=200, memberships=200)
     assert not guard(plan, "member_removals").tripped
     allowed, held = hold_back(plan, Limits())
@@ -135,16 +144,47 @@ def test_lifecycle_changes_are_never_split_by_the_attribute_guard(action):
     assert all(a.name == "telephoneNumber" for c in held for a in c.attributes)
 
 
-@pytest.mark.parametrize(("refused", "members_after"), [
+@pytest.mark.parametrize(("landed", "members_after"), [
     # the move of a to ou=skole was refused: the group keeps naming a where it is, so
     # nothing is left to change
-    ({"uid=a,ou=skole,dc=example,dc=org": user_dn("a")}, None),
-    # the creation of a was refused: the group names no entry that does not exist
-    ({"uid=a,ou=skole,dc=example,dc=org": None}, (user_dn("b"),)),
-    ({}, (user_dn("a", "skole"), user_dn("b"))),  # nothing refused, nothing changes
+    ("refused move", None),
+    # the creation of a was refused: the group names no entry that does not exist, so
+    # it keeps what it has
+    ("refused create", None),
+    ("all", (user_dn("a", "skole"), user_dn("b"))),  # the move landed: a is named anew
 ])
-def test_a_group_change_follows_what_the_server_refused(refused, members_after):
-    change = member_change("g", [user_dn("a"), user_dn("b")],
-                           [user_dn("a", "skole"), user_dn("b")])
-    result = change.as_if_refused(refused)
-    assert [a.after for a in result.attributes] == ([members_after] if members_after else [])
+def test_a_group_change_follows_what_the_server_refused(landed, members_after):
+    created = landed == "refused create"
+    found = {("user", "b"): user_dn("b")} | ({} if created else {("user", "a"): user_dn("a")})
+    locations = Locations(found, norm_dn)
+    user_a = Change(Action.CREATE if created else Action.MOVE, "user", "a",
+                    user_dn("a", "skole") if created else user_dn("a"),
+                    None if created else user_dn("a", "skole"))
+    if landed == "all":
+        locations.landed(user_a, None)
+    else:
+        locations.refused(user_a)
+    before = [member("b")] if created else [member("a"), member("b")]
+    change = locations.concrete(member_change("g", before, [member("a", "skole"), member("b")]))
+    assert change is not None
+    assert [a.after for a in change.attributes] == ([members_after] if members_after else [])
+
+
+def test_a_new_group_waits_when_none_of_its_members_exist():
+    locations = Locations({}, norm_dn)
+    locations.refused(Change(Action.CREATE, "user", "a", user_dn("a")))
+    create = Change(Action.CREATE, "group", "g", f"cn=g,{B}", attributes=[
+        AttrChange("member", (), (member("a"),), multi=True)])
+    assert locations.concrete(create) is None
+
+
+def test_a_member_created_in_the_same_cycle_is_named_by_the_id_it_was_given():
+    """A target that assigns ids (SCIM): the plan knows the new member by (kind, key)
+    only; the group names it by the id its create returned."""
+    locations = Locations({}, str)
+    new_user = Change(Action.CREATE, "user", "p1", None)
+    locations.landed(new_user, "id-17")
+    group = Change(Action.CREATE, "group", "g", None, attributes=[
+        AttrChange("members", (), (Ref("user", "p1", "", "alice"),), multi=True)])
+    change = locations.concrete(group)
+    assert change is not None and change.attributes[0].after == ("id-17",)

@@ -18,12 +18,27 @@ def test_public_names():
         assert hasattr(syncd, name), name
 
 
-def test_the_pure_stages_import_without_a_database_or_ldap_library():
-    """The planner and the mapping run (and are unit-tested) with no server library."""
-    code = ("import sys\n"
-            "for name in ('ldap3', 'sqlalchemy'): sys.modules[name] = None\n"
-            "import syncd.plan.diff, syncd.plan.guards, syncd.plan.order, syncd.plan.render\n"
-            "import syncd.orgview, syncd.markers, syncd.mapping.desired, syncd.mapping.rules\n")
+def _modules(*folders: str) -> list[str]:
+    return [f"syncd.{folder}.{path.stem}".removesuffix(".__init__")
+            for folder in folders for path in sorted((PACKAGE / folder).glob("*.py"))]
+
+
+def _imports_without(libraries: tuple[str, ...], modules: list[str]) -> None:
+    code = (f"import sys\nfor name in {libraries!r}: sys.modules[name] = None\n"
+            + "".join(f"import {module}\n" for module in modules))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
+
+
+def test_mapping_and_plan_import_without_a_database_or_ldap_library():
+    """Every module of the planner and the mapping runs (and is unit-tested) with no
+    server library: PyYAML, Jinja2 and pydantic are all they need."""
+    _imports_without(("ldap3", "sqlalchemy"), _modules("mapping", "plan"))
+
+
+def test_the_core_imports_without_a_database_ldap_or_template_library():
+    """Org records, the as-of org view, objects and the plan are plain data."""
+    _imports_without(("ldap3", "sqlalchemy", "jinja2"),
+                     ["syncd.org", "syncd.orgview", "syncd.objects", "syncd.markers",
+                      *_modules("plan")])

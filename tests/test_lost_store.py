@@ -164,7 +164,7 @@ def test_entries_with_a_marker_syncd_could_not_have_written_stay_foreign(env):
 def _registered_dns(env: SyncEnv) -> set[str]:
     store = open_store(f"sqlite:///{env.root / 'store.db'}")
     try:
-        return {own.dn for own in store.accounts("ldap").values()}
+        return {own.locator for own in store.accounts("ldap").values()}
     finally:
         store.close()
 

@@ -12,6 +12,6 @@ from syncd.plan.render import render_text
 def test_an_attribute_name_and_its_value_are_apart(name):
     change = Change(Action.UPDATE, "user", "p1", "uid=a,ou=people,dc=x",
                     attributes=[AttrChange(name, ("old",), ("new",))])
-    plan = Plan("ldap", "openldap", "dc=x", "2026-12-01", changes=[change])
+    plan = Plan("ldap", {"flavour": "openldap", "base_dn": "dc=x"}, "2026-12-01", changes=[change])
     [line] = [line for line in render_text(plan.as_dict()).splitlines() if name in line]
     assert line.split() == [name, '"old"', "->", '"new"']

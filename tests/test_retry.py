@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import tenacity
 
-from syncd.retry import next_wait, policy
+from syncd.retry import backoff, next_wait, policy
 
 
 def run(outcomes: list, attempts: int):
@@ -45,3 +45,9 @@ def test_the_last_error_is_raised_when_the_tries_run_out():
 def test_an_error_not_worth_retrying_is_raised_at_once():
     with pytest.raises(ValueError):
         run([ValueError("bad"), 200], 3)
+
+
+@pytest.mark.parametrize(("failures", "wait"), [(1, 30.0), (2, 60.0), (3, 120.0), (9, 3600.0)])
+def test_work_retried_across_runs_waits_as_long_as_the_policy(failures, wait):
+    """The daemon's early retry of a failed target: 30 s, 60 s, ... capped."""
+    assert backoff(failures, first=30.0, most=3600.0) == wait

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from syncd.config import CsvSource
 from syncd.errors import SnapshotRejected, SourceError
 from syncd.org import Snapshot
 from syncd.sources import read_source
+from syncd.sources.csv import CsvSource
 from syncd.store import open_store
 from syncd.store.accept import accept
 

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from syncd.config import HttpSource, load_config
+from syncd.config import load_config
 from syncd.errors import ConfigError, SourceError
-from syncd.sources import http, read_source
+from syncd.sources import read_source
+from syncd.sources.http import HttpSource
+from syncd.sources.http import reader as http
 from syncd.store import open_store
 from tests.fixtures_http import (
     BASIC_USER,

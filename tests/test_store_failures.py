@@ -259,7 +259,7 @@ def test_a_failed_record_names_the_object(store):
                        "hr", "ok")
     with pytest.raises(StoreError, match=r"its disk is full \(while recording the create "
                                          r"of user p1 in ldap\)"):
-        store.record(entry, Owned("ldap", "user", "p1", entry.dn, "a", None, "active"))
+        store.record(entry, Owned("ldap", "user", "p1", entry.locator, "a", None, "active"))
 
 
 # --- creating a new store ------------------------------------------------------------

@@ -62,7 +62,8 @@ def test_registry_upsert_and_leases_on_postgresql(url):
                                "disabled", date(2026, 12, 1))])
     [(key, saved)] = store.accounts("ldap").items()
     assert key == ("user", "p1")
-    assert (saved.dn, saved.state, saved.anchor) == ("uid=a,ou=disabled,dc=x", "disabled", "u-1")
+    assert (saved.locator, saved.state, saved.anchor) == (
+        "uid=a,ou=disabled,dc=x", "disabled", "u-1")
     assert store.taken_usernames("ldap") == {"a"}
     with store.lease("x"), pytest.raises(Busy, match=r"^x is held by"):
         _take_in_another_thread(store, "x")

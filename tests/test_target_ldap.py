@@ -94,7 +94,7 @@ def directory(seeded: Slapd) -> Iterator[LdapDirectory]:
 
 
 def by_dn(entries: list[Entry]) -> dict[str, Entry]:
-    return {entry.dn.lower(): entry for entry in entries}
+    return {entry.locator.lower(): entry for entry in entries}
 
 
 def server_values(server: Slapd, dn: str, attribute: str) -> list[str] | None:
@@ -144,7 +144,7 @@ def test_read_returns_users_groups_and_ous_keyed_as_asked(
         f"uid=jens,{PEOPLE}",
     }
     assert entries[PEOPLE].attrs == {"objectClass": ("organizationalUnit",)}
-    assert soren.anchor == server_values(seeded, soren.dn, "entryUUID")[0]
+    assert soren.anchor == server_values(seeded, soren.locator, "entryUUID")[0]
     assert str(uuid.UUID(soren.anchor)) == soren.anchor
     assert len({entry.anchor for entry in entries.values()}) == len(entries)
 
@@ -238,9 +238,9 @@ def test_group_members_change_by_delta(directory: LdapDirectory, seeded: Slapd) 
 
 
 def test_move_to_another_ou_and_rename(directory: LdapDirectory, seeded: Slapd) -> None:
-    anchors = {entry.dn: entry.anchor for entry in directory.read([])}
+    anchors = {entry.locator: entry.anchor for entry in directory.read([])}
     moved = f"uid=soren,{FORMER}"
-    directory.apply(Change(Action.MOVE, "user", "soren", f"uid=soren,{PEOPLE}", new_dn=moved))
+    directory.apply(Change(Action.MOVE, "user", "soren", f"uid=soren,{PEOPLE}", new_locator=moved))
     assert server_values(seeded, moved, "uid") == ["soren"]
     assert server_values(seeded, f"uid=soren,{PEOPLE}", "uid") is None
 
@@ -251,7 +251,7 @@ def test_move_to_another_ou_and_rename(directory: LdapDirectory, seeded: Slapd) 
             "user",
             "jens",
             f"uid=jens,{PEOPLE}",
-            new_dn=renamed,
+            new_locator=renamed,
             attributes=[
                 AttrChange("uid", ("jens",), ("jhansen",)),
                 AttrChange("title", (), ("Former",)),
@@ -261,7 +261,7 @@ def test_move_to_another_ou_and_rename(directory: LdapDirectory, seeded: Slapd) 
     assert server_values(seeded, renamed, "uid") == ["jhansen"]  # old RDN value deleted
     assert server_values(seeded, renamed, "title") == ["Former"]  # modified at the new DN
 
-    after = {entry.anchor: entry.dn for entry in directory.read([])}
+    after = {entry.anchor: entry.locator for entry in directory.read([])}
     assert after[anchors[f"uid=soren,{PEOPLE}"]] == moved  # the same entry, moved
     assert after[anchors[f"uid=jens,{PEOPLE}"]] == renamed
     assert server_values(seeded, f"cn=staff,{GROUPS}", "member") == [renamed, moved]  # refint
@@ -277,7 +277,7 @@ def test_rename_of_a_group_in_place_keeps_the_other_cn_values(
             "group",
             "staff",
             group,
-            new_dn=new,
+            new_locator=new,
             attributes=[AttrChange("cn", ("staff",), ("personale", "Personale Æ"), multi=True)],
         )
     )
@@ -429,7 +429,7 @@ def test_a_write_whose_answer_was_lost_is_checked_not_resent(seeded: Slapd) -> N
             )
         )
         proxy.armed.set()
-        target.apply(Change(Action.MOVE, "user", "aase", aase, new_dn=f"uid=aase,{FORMER}"))
+        target.apply(Change(Action.MOVE, "user", "aase", aase, new_locator=f"uid=aase,{FORMER}"))
         proxy.armed.set()
         target.apply(Change(Action.DELETE, "user", "jens", f"uid=jens,{PEOPLE}"))
     finally:
@@ -524,7 +524,7 @@ def move_jens_and_drop_soren(directory: LdapDirectory) -> None:
         ])
     )  # fmt: skip
     moved = f"uid=jens,{PAYROLL}"
-    directory.apply(Change(Action.MOVE, "user", "jens", f"uid=jens,{PEOPLE}", new_dn=moved))
+    directory.apply(Change(Action.MOVE, "user", "jens", f"uid=jens,{PEOPLE}", new_locator=moved))
     before = (f"uid=soren,{PEOPLE}", f"uid=jens,{PEOPLE}")
     directory.apply(
         Change(
@@ -559,7 +559,7 @@ def test_a_rename_to_a_multi_valued_rdn_with_specials(
     new = f"uid=Åse\\, \\#1 \\+ Co+cn=Extra,{FORMER}"
     directory.apply(
         Change(
-            Action.DISABLE, "user", "aase", f"uid=aase,{PEOPLE}", new_dn=new,
+            Action.DISABLE, "user", "aase", f"uid=aase,{PEOPLE}", new_locator=new,
             attributes=[
                 AttrChange("uid", ("aase",), ("Åse, #1 + Co",)),
                 AttrChange("cn", ("User aase",), ("User aase", "Extra"), multi=True),

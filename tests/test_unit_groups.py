@@ -75,12 +75,13 @@ def desired(tmp_path: Path, org: dict[str, Any], known_groups: dict[str, Owned])
 
 
 def unit_groups(result: Desired) -> dict[str, str]:
-    return {w.key: w.dn for w in result.objects if w.kind == GROUP and w.rule == "groups.units"}
+    return {w.key: w.locator for w in result.objects
+            if w.kind == GROUP and w.rule == "groups.units"}
 
 
 def registered(result: Desired) -> dict[str, Owned]:
     """The registry rows an apply of `result` would leave for its groups."""
-    return {w.key: Owned("ldap", GROUP, w.key, w.dn, w.username, state=ACTIVE)
+    return {w.key: Owned("ldap", GROUP, w.key, w.locator, w.username, state=ACTIVE)
             for w in result.objects if w.kind == GROUP}
 
 

@@ -37,11 +37,13 @@ from syncd.errors import (
     SnapshotRejected,
     SyncdError,
 )
+from syncd.retry import backoff
 from syncd.store import Busy, OrgView, open_store
 
 log = logging.getLogger("syncd.daemon")
 
 RETRY_FIRST = 30.0  # seconds before a failed target is tried again; doubles per failure
+RETRY_MOST = 3600.0  # and never waits longer than this (the next scheduled run may be sooner)
 STALL_AFTER = 1200.0  # seconds without progress before a cycle counts as stuck: longer
 # than the 900 s a cycle's templates may take to render, which beats no progress
 STOP_GRACE = 25.0  # seconds a stop waits for running cycles before abandoning them
@@ -383,7 +385,8 @@ class Daemon:
         never after a refused bind (retrying wrong credentials locks service accounts)."""
         if self.stopping.is_set() or isinstance(exc, BindRefused):
             return None
-        retry_at = datetime.now(UTC) + timedelta(seconds=RETRY_FIRST * 2 ** (failures - 1))
+        wait = backoff(failures, first=RETRY_FIRST, most=RETRY_MOST)
+        retry_at = datetime.now(UTC) + timedelta(seconds=wait)
         job = self.scheduler.get_job(name)
         if job is None or (job.next_run_time and job.next_run_time <= retry_at):
             return None

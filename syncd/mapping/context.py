@@ -56,8 +56,10 @@ def _first(org: OrgView, owner: str, kind: str) -> str | None:
     return None
 
 
-def common_context(day: date, base_dn: str, variables: dict[str, Any]) -> dict[str, Any]:
-    return {"today": day, "base_dn": base_dn, "vars": variables}
+def common_context(day: date, target: dict[str, Any], variables: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """`target`: what the target gives every template (an LDAP target its `base_dn`)."""
+    return {"today": day, **target, "vars": variables}
 
 
 def unit_context(unit: Unit | None, common: dict[str, Any], unit_slug: str | None = None

@@ -40,6 +40,8 @@ from syncd.objects import (
     Attrs,
     Entry,
     Owned,
+    Ref,
+    Values,
     Wanted,
     norm_dn,
     rdn_values,
@@ -69,11 +71,11 @@ class _Account:
     person_id: str
     state: str
     username: str
-    dn: str
+    locator: str | None  # None where the target assigns it
     context: dict[str, Any]
     why: str
     source: str = ""
-    adopt_dn: str | None = None
+    adopt: str | None = None
 
 
 Lookup = Callable[[str, str], list[Entry]]  # (attribute, value) -> entries not ours
@@ -83,8 +85,8 @@ def desired_state(
     org: OrgView,
     mapping: CompiledMapping,
     *,
-    base_dn: str,
     target: str,
+    context: dict[str, Any],
     variables: dict[str, Any],
     known: dict[str, Owned],
     taken: set[str],
@@ -95,9 +97,10 @@ def desired_state(
 
     `known` and `known_groups` are the registry's users (by person id) and groups (by
     group key): usernames and unit group names once given are kept. `target` is the
-    target's name, which groups' and OUs' markers carry."""
+    target's name, which groups' and OUs' markers carry; `context` what the target gives
+    every template (an LDAP target its `base_dn`, which the mapping's DNs are under)."""
     with render_budget():
-        return _Builder(org, mapping, base_dn, mapping.markers(target), variables, known,
+        return _Builder(org, mapping, context, mapping.markers(target), variables, known,
                         taken, lookup, known_groups or {}).build()
 
 
@@ -105,7 +108,7 @@ def desired_state(
 class _Builder:
     org: OrgView
     mapping: CompiledMapping
-    base_dn: str
+    target_context: dict[str, Any]
     markers: Markers
     variables: dict[str, Any]
     known: dict[str, Owned]
@@ -115,7 +118,8 @@ class _Builder:
 
     def __post_init__(self) -> None:
         self.taken = {name.lower() for name in self.taken}
-        self.common = common_context(self.org.day, self.base_dn, self.variables)
+        self.common = common_context(self.org.day, self.target_context, self.variables)
+        self.base_dn = str(self.target_context.get("base_dn", ""))
         self.lifecycle = self.mapping.spec.lifecycle
         self.adopted: dict[str, str] = {}  # DN -> the person who adopts it
         self.out = Desired()
@@ -126,7 +130,7 @@ class _Builder:
     def build(self) -> Desired:
         self._containers()
         accounts = self._accounts()
-        dn_of = {a.person_id: a.dn for a in accounts if a.state == ACTIVE}
+        dn_of = {a.person_id: a.locator for a in accounts if a.state == ACTIVE and a.locator}
         for account in accounts:
             self._user(account, dn_of)
         self._all_groups([a for a in accounts
@@ -169,7 +173,10 @@ class _Builder:
         seen: dict[str, Wanted] = {}
         kept = []
         for wanted in self.out.objects:
-            first = seen.setdefault(norm_dn(wanted.dn), wanted)
+            if wanted.locator is None:
+                kept.append(wanted)
+                continue
+            first = seen.setdefault(norm_dn(wanted.locator), wanted)
             if first is wanted or wanted.state == DELETED:
                 kept.append(wanted)
                 continue
@@ -178,7 +185,7 @@ class _Builder:
                 self.mapping.file, template.line if template else None,
                 template.path if template else "containers",
                 f"{wanted.kind} {wanted.key} renders the same DN as {first.kind} {first.key}: "
-                f"{wanted.dn}; make the template unique ({{{{ unit_slug }}}} is one name per "
+                f"{wanted.locator}; make the template unique ({{{{ unit_slug }}}} is one name per "
                 "unit)"))
             if wanted.kind == USER:
                 self.out.frozen.add(wanted.key)
@@ -191,6 +198,12 @@ class _Builder:
             return self.mapping.dn
         rule = wanted.rule.removeprefix("groups.")
         return next((g.dn for g in self.mapping.groups if g.rule.name == rule), None)
+
+    def locate(self, template: Template | None, context: dict[str, Any], label: str
+               ) -> str | None:
+        """Where the mapping puts an object (a DN under the base), or None where the
+        target assigns it (a mapping for a target without DNs has no such template)."""
+        return None if template is None else self.absolute(template.render(context, label=label))
 
     # --- helpers -------------------------------------------------------------------
 
@@ -258,7 +271,7 @@ class _Builder:
             Wanted(
                 kind=OU,
                 key=norm_dn(dn),
-                dn=dn,
+                locator=dn,
                 attrs={marker[0]: (marker[1],)} if marker else {},
                 create_only=attrs,
                 why=why,
@@ -297,11 +310,11 @@ class _Builder:
         if not self.mapping.when.evaluate(context, label=label):
             return self._leaver(person.id, context, self._why_not(context))
         known = self.known.get(person.id)
-        adopt_dn: str | None = None
+        adopt: str | None = None
         if known:
             username = _username_of(known)
         elif correlated := self._correlate(person.id, context, label):
-            username, adopt_dn = correlated
+            username, adopt = correlated
         else:
             username = self._new_username(person, label)
         self.taken.add(username.lower())
@@ -310,16 +323,15 @@ class _Builder:
             "username": username,
             "unit_dn": self.unit_dns.get(context["primary"].unit) if context["primary"] else None,
         }
-        dn = self.absolute(self.mapping.dn.render(context, label=label))
         return _Account(
             person.id,
             ACTIVE,
             username,
-            dn,
+            self.locate(self.mapping.dn, context, label),
             context,
             self._why(context, known),
             source=f"engagements/{context['primary'].id}" if context["primary"] else "",
-            adopt_dn=adopt_dn,
+            adopt=adopt,
         )
 
     def _leaver(self, person_id: str, context: dict[str, Any], why: str) -> _Account | None:
@@ -329,7 +341,7 @@ class _Builder:
         username = _username_of(known)
         context = {**context, "username": username,
                    "disabled_on": known.disabled_on or self.org.day}
-        dn = self.absolute(self.mapping.disabled_dn.render(context, label=self.label(person_id)))
+        dn = self.locate(self.mapping.disabled_dn, context, self.label(person_id))
         if known.disabled_on is not None:
             due = known.disabled_on + timedelta(days=self.lifecycle.delete_after_days)
             if self.org.day >= due:
@@ -367,7 +379,7 @@ class _Builder:
 
     def _correlate(self, person_id: str, context: dict[str, Any], label: str
                    ) -> tuple[str, str] | None:
-        """A pre-existing entry a correlation rule adopts: its username and DN.
+        """A pre-existing entry a correlation rule adopts: its username and locator.
 
         An entry whose anchor names another person is never adopted; a value matching
         several entries, or an entry another person adopted, is reported, not guessed:
@@ -381,15 +393,15 @@ class _Builder:
             if not entries:
                 continue
             if len(entries) > 1:
-                dns = "; ".join(e.dn for e in entries)
+                dns = "; ".join(e.locator for e in entries)
                 raise UsernameError(label, f"correlation {attribute}={value!r} matches "
                                            f"{len(entries)} entries ({dns}); adopting none")
             entry = entries[0]
-            other = self.adopted.setdefault(norm_dn(entry.dn), person_id)
+            other = self.adopted.setdefault(entry.locator, person_id)
             if other != person_id:
                 raise UsernameError(label, f"correlation {attribute}={value!r} matches "
-                                           f"{entry.dn}, already adopted by person {other}")
-            return entry.first(self.mapping.username_attribute) or "", entry.dn
+                                           f"{entry.locator}, already adopted by person {other}")
+            return entry.first(self.mapping.username_attribute) or "", entry.locator
         return None
 
     def _new_username(self, person: Person, label: str) -> str:
@@ -402,7 +414,7 @@ class _Builder:
 
     def _user(self, account: _Account, dn_of: dict[str, str]) -> None:
         users = self.mapping.spec.users
-        identity: Attrs = {
+        identity: dict[str, Values] = {
             users.anchor: (account.person_id,),
             self.mapping.username_attribute: (account.username,),
         }
@@ -420,7 +432,7 @@ class _Builder:
             Wanted(
                 kind=USER,
                 key=account.person_id,
-                dn=account.dn,
+                locator=account.locator,
                 attrs={**identity, **attrs},
                 create_only={"objectClass": tuple(users.object_classes), **create_only},
                 state=account.state,
@@ -428,7 +440,7 @@ class _Builder:
                 rule="users",
                 source=account.source,
                 username=account.username,
-                adopt_dn=account.adopt_dn,
+                adopt=account.adopt,
                 multi=frozenset(
                     n for n, t in self.mapping.attributes.items() if isinstance(t, tuple)
                 ),
@@ -443,7 +455,7 @@ class _Builder:
         manager = account.context["manager"]
         context = {
             **account.context,
-            "dn": account.dn,
+            "dn": account.locator,
             "manager_dn": dn_of.get(manager.id) if manager else None,
         }
         attrs = self._rendered(self.mapping.attributes, context, label, failed)
@@ -473,7 +485,7 @@ class _Builder:
         `disabled_attributes` (written as rendered) and what reads the manager: a leaver
         reports to no one, and a DN that may name a deleted entry must go."""
         context = {**account.context, **self._last_engagement(account.context),
-                   "dn": account.dn, "manager": None, "manager_dn": None}
+                   "dn": account.locator, "manager": None, "manager_dn": None}
         attrs = {}
         for name, template in self.mapping.attributes.items():
             unrendered: list[Problem] = []
@@ -527,19 +539,19 @@ class _Builder:
 
     def _all_groups(self, active: list[_Account]) -> None:
         """Every group rule; rules that nest other rules' groups come last."""
-        dn_of = {a.person_id: a.dn for a in active}
-        made: dict[str, list[str]] = {}  # rule name -> DNs of its groups
+        made: dict[str, list[Ref]] = {}  # rule name -> its groups
         for group in sorted(self.mapping.groups, key=lambda g: bool(g.rule.nested)):
             rule = group.rule
             members = self._memberships(group, active)
-            nested = [dn for name in rule.nested for dn in made.get(name, [])]
+            nested = [ref for name in rule.nested for ref in made.get(name, [])]
             if nested and rule.key:
                 members.setdefault(rule.key, [])
+            shown = {a.person_id: a.locator or a.username for a in active}
             for key in sorted(members):
-                dn = self._group(group, key, [dn_of[p] for p in members[key]],
-                                 nested if key == rule.key else [])
-                if dn:
-                    made.setdefault(rule.name, []).append(dn)
+                people = [Ref(USER, p, shown=shown[p]) for p in members[key]]
+                ref = self._group(group, key, people, nested if key == rule.key else [])
+                if ref:
+                    made.setdefault(rule.name, []).append(ref)
 
     def _memberships(self, group: CompiledGroup, active: list[_Account]) -> dict[str, list[str]]:
         """Group key -> the person ids the rule's `members` expression puts there."""
@@ -558,34 +570,42 @@ class _Builder:
                 members[key].append(account.person_id)
         return members
 
-    def _group(self, group: CompiledGroup, key: str, member_dns: list[str],
-               nested: list[str]) -> str | None:
+    def _group(self, group: CompiledGroup, key: str, people: list[Ref],
+               nested: list[Ref]) -> Ref | None:
+        """A group of `people` (and `nested` groups): a Ref to it, None if it failed."""
         rule = group.rule
         unit = self.org.units.get(key)
-        context = {**self._unit_context(unit), "key": key, "size": len(member_dns)}
+        context = {**self._unit_context(unit), "key": key, "size": len(people)}
         label = f"group {rule.name}:{key}"
         failed: list[Problem] = []
-        dn = self.absolute(self._text(group.dn, context, label, failed))
-        attrs = self._rendered(group.attributes, context, label, failed)
+        locator = self._locate_group(group, context, label, failed)
+        rendered = self._rendered(group.attributes, context, label, failed)
         if failed:
             self.out.problems += failed
             self.out.frozen_groups.add(f"{rule.name}:{key}")
             return None
-        attrs[rule.member_attribute] = tuple(sorted([*member_dns, *nested]))
+        attrs: dict[str, Values] = {**rendered}
+        attrs[rule.member_attribute] = tuple(sorted([*people, *nested], key=str))
         marker = self._marker(rule.anchor, GROUP, f"{rule.name}:{key}")
         if marker:
             attrs[marker[0]] = (marker[1],)
-        why = f"{len(member_dns)} member(s)" + (f", {len(nested)} nested group(s)"
-                                                 if nested else "")
+        why = f"{len(people)} member(s)" + (f", {len(nested)} nested group(s)"
+                                             if nested else "")
         self.out.objects.append(Wanted(
-            kind=GROUP, key=f"{rule.name}:{key}", dn=dn, attrs=attrs,
+            kind=GROUP, key=f"{rule.name}:{key}", locator=locator, attrs=attrs,
             create_only={"objectClass": tuple(rule.object_classes)}, why=why,
             rule=f"groups.{rule.name}", source=f"units/{key}" if unit else "",
             multi=frozenset({rule.member_attribute}),
             username=context["unit_slug"],  # the registry keeps it: the name stays
             marker=marker,
         ))
-        return dn
+        return Ref(GROUP, f"{rule.name}:{key}", shown=locator or context["unit_slug"] or key)
+
+    def _locate_group(self, group: CompiledGroup, context: dict[str, Any], label: str,
+                      failed: list[Problem]) -> str | None:
+        if group.dn is None:
+            return None
+        return self.absolute(self._text(group.dn, context, label, failed))
 
     def _unit_context(self, unit: Unit | None) -> dict[str, Any]:
         return unit_context(unit, self.common, self.unit_slugs.get(unit.id) if unit else None)

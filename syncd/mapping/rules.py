@@ -55,9 +55,9 @@ class Correlation(Model):
 
 class UserRule(Model):
     when: str = Field("engaged", description="expression: who gets an account")
-    dn: str
-    disabled_dn: str
-    object_classes: list[str] = Field(min_length=1)
+    dn: str | None = Field(None, description="where the entry is (LDAP)")
+    disabled_dn: str | None = Field(None, description="where a disabled entry is (LDAP)")
+    object_classes: list[str] = Field(default_factory=list, description="LDAP only")
     anchor: str = Field("employeeNumber", description="holds the person id on the entry")
     username: UsernameRule
     correlate: list[Correlation] = Field(default_factory=list)
@@ -73,8 +73,8 @@ class GroupRule(Model):
     name: str
     key: str | None = Field(None, description="one static group; else one per member key")
     members: str = Field(description="expression per account holder: keys, or true/false")
-    dn: str
-    object_classes: list[str] = Field(min_length=1)
+    dn: str | None = Field(None, description="where the group is (LDAP)")
+    object_classes: list[str] = Field(default_factory=list, description="LDAP only")
     member_attribute: str = "member"
     nested: list[str] = Field(
         default_factory=list, description="rules whose groups are members of this static group"
@@ -110,6 +110,9 @@ class OuTree(Model):
 
 
 class MappingFile(Model):
+    """A mapping file as every target reads it; each target type checks its own part
+    (`LdapMapping`, `IdMapping`)."""
+
     lifecycle: Lifecycle = Lifecycle()
     containers: list[str] = Field(default_factory=list, description="RDNs below base_dn")
     users: UserRule
@@ -130,6 +133,39 @@ class MappingFile(Model):
         return self
 
 
+class LdapMapping(MappingFile):
+    """A mapping for a directory: every object is placed by a DN and has object classes."""
+
+    @model_validator(mode="after")
+    def _placed(self) -> LdapMapping:
+        missing = [f"users.{name}" for name in ("dn", "disabled_dn")
+                   if getattr(self.users, name) is None]
+        missing += ["users.object_classes"] * (not self.users.object_classes)
+        for rule in self.groups:
+            missing += [f"groups: {rule.name}: dn"] * (rule.dn is None)
+            missing += [f"groups: {rule.name}: object_classes"] * (not rule.object_classes)
+        if missing:
+            raise ValueError(f"an LDAP target's mapping needs {', '.join(missing)}")
+        return self
+
+
+class IdMapping(MappingFile):
+    """A mapping for a service that gives each object an id (SCIM, the memory target):
+    nothing is placed, so DNs, object classes, containers and an OU tree mean nothing."""
+
+    @model_validator(mode="after")
+    def _not_placed(self) -> IdMapping:
+        given = [f"users.{name}" for name in ("dn", "disabled_dn", "object_classes")
+                 if getattr(self.users, name)]
+        given += [f"groups: {rule.name}: {name}" for rule in self.groups
+                  for name in ("dn", "object_classes") if getattr(rule, name)]
+        given += [name for name in ("containers", "ou_tree") if getattr(self, name)]
+        if given:
+            raise ValueError(f"{', '.join(given)}: this target places nothing (it gives "
+                             "each object an id); remove them")
+        return self
+
+
 # --- compiled form -------------------------------------------------------------------
 
 
@@ -137,7 +173,7 @@ class MappingFile(Model):
 class CompiledGroup:
     rule: GroupRule
     members: Expression
-    dn: Template
+    dn: Template | None  # None: the target places its groups
     attributes: dict[str, Template]
 
 
@@ -148,8 +184,8 @@ class CompiledMapping:
     file: str
     spec: MappingFile
     when: Expression
-    dn: Template
-    disabled_dn: Template
+    dn: Template | None  # None: the target places its objects (an id-keyed service)
+    disabled_dn: Template | None
     usernames: UsernamePolicy
     correlate: tuple[tuple[str, Template], ...]
     attributes: dict[str, Template | tuple[Template, ...]]
@@ -195,11 +231,12 @@ class CompiledMapping:
         return Markers(target, tuple(rules))
 
 
-def load_mapping(path: Path) -> CompiledMapping:
+def load_mapping(path: Path, model: type[MappingFile] = LdapMapping) -> CompiledMapping:
+    """`model`: the mapping model of the target type the mapping is for."""
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.problem((), "a mapping file is a mapping of keys")])
-    spec = validate_model(doc, MappingFile)
+    spec = validate_model(doc, model)
     return _Compiler(doc).compile(spec)
 
 
@@ -213,6 +250,9 @@ class _Compiler:
 
     def template(self, source: str, path: DataPath) -> Template:
         return self._compile(compile_template, source, path)
+
+    def optional(self, source: str | None, path: DataPath) -> Template | None:
+        return None if source is None else self.template(source, path)
 
     def expression(self, source: str, path: DataPath) -> Expression:
         return self._compile(compile_expression, source, path)
@@ -260,8 +300,8 @@ class _Compiler:
             file=self.doc.file,
             spec=spec,
             when=self.expression(users.when, (*u, "when")),
-            dn=self.template(users.dn, (*u, "dn")),
-            disabled_dn=self.template(users.disabled_dn, (*u, "disabled_dn")),
+            dn=self.optional(users.dn, (*u, "dn")),
+            disabled_dn=self.optional(users.disabled_dn, (*u, "disabled_dn")),
             usernames=policy,
             correlate=tuple(
                 (c.attribute, self.template(c.value, (*u, "correlate", i, "value")))
@@ -283,6 +323,6 @@ class _Compiler:
         return CompiledGroup(
             rule=rule,
             members=self.expression(rule.members, (*path, "members")),
-            dn=self.template(rule.dn, (*path, "dn")),
+            dn=self.optional(rule.dn, (*path, "dn")),
             attributes=self.templates(rule.attributes, (*path, "attributes")),
         )

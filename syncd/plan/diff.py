@@ -16,7 +16,7 @@ expected costs a plan to read, not an entry.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncd.markers import Markers
@@ -27,17 +27,17 @@ from syncd.objects import (
     GROUP,
     OU,
     USER,
+    Capabilities,
     Entry,
     Owned,
+    Ref,
+    Value,
+    Values,
     Wanted,
-    norm_dn,
-    parent_dn,
-    split_dn,
 )
 from syncd.plan.model import Action, AttrChange, Change
 
-# Attributes whose values are DNs: compared without case or spacing differences.
-DN_ATTRIBUTES = frozenset({"member", "uniquemember", "manager", "owner", "seealso", "secretary"})
+Key = tuple[str, str]  # (kind, key): what the planner knows an object by
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Diff:
     memberships: int = 0  # our users as members of our groups, as found
     foreign: int = 0
     notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
+    located: dict[Key, str] = field(default_factory=dict)  # ours as found: where each is
 
 
 @dataclass(frozen=True)
@@ -59,75 +60,102 @@ class Frozen:
     groups: set[str] = field(default_factory=set)
 
 
-def diff(wanted: list[Wanted], found: list[Entry], owned: dict[tuple[str, str], Owned], *,
+def diff(wanted: list[Wanted], found: list[Entry], owned: dict[Key, Owned], *,
          anchor: str, username_attribute: str, frozen: Frozen,
-         markers: Markers | None = None) -> Diff:
-    """`markers`: the groups' and OUs' markers of this target's mapping."""
+         capabilities: Capabilities, markers: Markers | None = None) -> Diff:
+    """`markers`: the groups' and OUs' markers of this target's mapping; `capabilities`:
+    the target's, which say how its locators compare and which attributes are
+    references."""
     return _Differ(wanted, found, owned, anchor, username_attribute, frozen,
-                   markers or Markers("")).run()
+                   markers or Markers(""), capabilities).run()
 
 
 class _Differ:
-    def __init__(self, wanted: list[Wanted], found: list[Entry],
-                 owned: dict[tuple[str, str], Owned], anchor: str, username_attribute: str,
-                 frozen: Frozen, markers: Markers):
+    def __init__(self, wanted: list[Wanted], found: list[Entry], owned: dict[Key, Owned],
+                 anchor: str, username_attribute: str, frozen: Frozen, markers: Markers,
+                 capabilities: Capabilities):
         self.wanted, self.owned, self.anchor, self.frozen = wanted, owned, anchor, frozen
-        self.username_attribute = username_attribute
-        self.by_dn = {norm_dn(entry.dn): entry for entry in found}
+        self.username_attribute, self.caps = username_attribute, capabilities
+        self.key = capabilities.locator_key
+        self.by_loc = {self.key(entry.locator): entry for entry in found}
         self.by_id = {entry.anchor: entry for entry in found if entry.anchor}
         self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
         for entry in found:
             for value in entry.get(anchor):
                 self.by_anchor[value].append(entry)
-        self.markers, self.marked = markers, _marked(found, markers)
-        self.registered = {norm_dn(own.dn) for own in owned.values() if own.state != DELETED}
+        self.markers, self.marked = markers, _marked(found, markers, self.key)
+        self.registered = {self.key(own.locator) for own in owned.values()
+                           if own.state != DELETED and own.locator}
         self.out = Diff()
 
     def run(self) -> Diff:
         current = {id(w): self._current(w) for w in self.wanted}
-        ours = {norm_dn(e.dn): w.kind for w in self.wanted
-                if (e := current[id(w)]) and w.rule != "containers"}
-        for own in self.owned.values():
-            if own.state != DELETED and norm_dn(own.dn) in self.by_dn:
-                ours.setdefault(norm_dn(own.dn), own.kind)
-        for (kind, _), entry in self.marked.items():
-            ours.setdefault(norm_dn(entry.dn), kind)
-        self.kept = {norm_dn(e.dn) for person in self.frozen.persons
+        self.ours = self._ours_found(current)
+        self.kept = {self.key(e.locator) for person in self.frozen.persons
                      for e in self.by_anchor.get(person, ())}
-        self.removable = set(ours) - self.kept
+        self.out.located = {(r.kind, r.key): self.by_loc[loc].locator
+                            for loc, r in self.ours.items()}
+        self._places(current)
         for w in self.wanted:
             self._compare(w, current[id(w)])
         self._orphans({(w.kind, w.key) for w in self.wanted})
         self._notice_readopted()
-        self.out.managed = {kind: list(ours.values()).count(kind) for kind in (OU, USER, GROUP)}
+        kinds = [ref.kind for ref in self.ours.values()]
+        self.out.managed = {kind: kinds.count(kind) for kind in (OU, USER, GROUP)}
         self.out.memberships = sum(
             1 for w in self.wanted if w.kind == GROUP and (group := current[id(w)])
-            for name in w.multi for value in group.get(name) if norm_dn(value) in self.removable)
-        self.out.foreign = len(self.by_dn) - len(ours)
+            for name in w.multi for value in group.get(name) if self._removable(value))
+        self.out.foreign = len(self.by_loc) - len(self.ours)
         return self.out
+
+    def _ours_found(self, current: dict[int, Entry | None]) -> dict[str, Ref]:
+        """Locator key -> the object of ours found there: wanted, registered or marked."""
+        ours = {self.key(e.locator): Ref(w.kind, w.key) for w in self.wanted
+                if (e := current[id(w)]) and w.rule != "containers"}
+        for own in self.owned.values():
+            if own.state != DELETED and own.locator and self.key(own.locator) in self.by_loc:
+                ours.setdefault(self.key(own.locator), Ref(own.kind, own.key))
+        for (kind, key), entry in self.marked.items():
+            ours.setdefault(self.key(entry.locator), Ref(kind, key))
+        return ours
+
+    def _places(self, current: dict[int, Entry | None]) -> None:
+        """Where each wanted object will be once the plan is applied ("" where the target
+        has yet to assign it), and how a plan shows a reference to it."""
+        self.places: dict[Key, str] = {}
+        self.shown: dict[Key, str] = {}
+        self.wanted_at: dict[str, Key] = {}  # a wanted locator -> the object wanted there
+        for w in self.wanted:
+            cur = current[id(w)]
+            locator = w.locator or (cur.locator if cur else None)
+            self.places[(w.kind, w.key)] = self.key(locator) if locator else ""
+            self.shown[(w.kind, w.key)] = locator or w.username or w.key
+            if w.locator and w.state != DELETED:
+                self.wanted_at.setdefault(self.key(w.locator), (w.kind, w.key))
 
     def _current(self, w: Wanted) -> Entry | None:
         """The entry that is this object now: registered, else adopted, else none."""
         own = self.owned.get((w.kind, w.key))
         if w.kind == USER:
             if own and own.state != DELETED:
-                return self._ours(w, own)
-            return self.by_dn.get(norm_dn(w.adopt_dn)) if w.adopt_dn else None
+                return self._registered_user(w, own)
+            return self.by_loc.get(self.key(w.adopt)) if w.adopt else None
         if w.kind == GROUP:
-            registered = self.by_dn.get(norm_dn(own.dn)) if own else None
+            registered = self.by_loc.get(self.key(own.locator)) if own and own.locator else None
             return registered or self.marked.get((w.kind, w.key))
-        return self.by_dn.get(norm_dn(w.dn))  # an OU that exists, ours or not, is enough
+        assert w.locator is not None, "an OU is always placed by its mapping"
+        return self.by_loc.get(self.key(w.locator))  # an OU that exists, ours or not
 
-    def _ours(self, w: Wanted, own: Owned) -> Entry | None:
+    def _registered_user(self, w: Wanted, own: Owned) -> Entry | None:
         """Our user's entry: by the target's own id, else where we left it or want it,
         else (moved by someone) the one entry with our anchor *and* our username. An entry
         that merely carries the person id is someone else's and is never taken over."""
         if own.anchor and own.anchor in self.by_id:
             return self.by_id[own.anchor]
         candidates = self.by_anchor.get(w.key, [])
-        for dn in (own.dn, w.dn):
+        for locator in (own.locator, w.locator):
             for entry in candidates:
-                if norm_dn(entry.dn) == norm_dn(dn):
+                if locator and self.key(entry.locator) == self.key(locator):
                     return entry
         username = (w.username or own.username or "").lower()
         named = [e for e in candidates
@@ -137,7 +165,7 @@ class _Differ:
     def _compare(self, w: Wanted, cur: Entry | None) -> None:
         if w.state == DELETED:
             if cur is not None:
-                self._add(Action.DELETE, w, cur.dn)
+                self._add(Action.DELETE, w, cur.locator)
             return
         if cur is None:
             if w.state == ACTIVE:
@@ -145,104 +173,156 @@ class _Differ:
             return
         if w.kind == OU and not self._marks_ours(w, cur):
             return
-        new_dn = w.dn if norm_dn(cur.dn) != norm_dn(w.dn) else None
-        if new_dn and norm_dn(new_dn) in self.by_dn:
-            self._problem(w, f"cannot move {cur.dn} to {new_dn}: an entry syncd does not own "
-                             "is there; left alone")
+        new = self._new_locator(w, cur)
+        if new and self.key(new) in self.by_loc:
+            self._problem(w, f"cannot move {cur.locator} to {new}: an entry syncd does not "
+                             "own is there; left alone")
             return
         changes = self._attributes(w, cur)
-        if not new_dn and not changes:
+        if not new and not changes:
             self.out.in_sync.append((w, cur))
             return
-        self._add(self._action(w, new_dn), w, cur.dn, new_dn, changes)
+        self._add(self._action(w, new), w, cur.locator, new, changes)
+
+    def _new_locator(self, w: Wanted, cur: Entry) -> str | None:
+        if not self.caps.moves or not w.locator:
+            return None
+        return w.locator if self.key(cur.locator) != self.key(w.locator) else None
 
     def _marks_ours(self, w: Wanted, cur: Entry) -> bool:
         """An existing OU gets its marker only if it is ours: registered, or marked."""
-        return w.marker is not None and (norm_dn(cur.dn) in self.registered
-                                         or (OU, norm_dn(cur.dn)) in self.marked)
+        loc = self.key(cur.locator)
+        return w.marker is not None and (loc in self.registered or (OU, loc) in self.marked)
 
-    def _action(self, w: Wanted, new_dn: str | None) -> Action:
+    def _action(self, w: Wanted, new: str | None) -> Action:
         own = self.owned.get((w.kind, w.key))
         was_disabled = own is not None and own.state == DISABLED
         if w.state == DISABLED:  # once: a disabled account's later updates are updates
-            return Action.UPDATE if was_disabled and not new_dn else Action.DISABLE
+            return Action.UPDATE if was_disabled and not new else Action.DISABLE
         if was_disabled:
             return Action.ENABLE
-        return Action.MOVE if new_dn else Action.UPDATE
+        return Action.MOVE if new else Action.UPDATE
 
     def _create(self, w: Wanted) -> None:
-        if norm_dn(w.dn) in self.by_dn:
-            self._problem(w, f"{w.dn} is held by an entry syncd does not own and no "
+        if w.locator and self.key(w.locator) in self.by_loc:
+            self._problem(w, f"{w.locator} is held by an entry syncd does not own and no "
                              "correlation rule adopts; left alone")
             return
-        attrs = {**w.create_only, **w.attrs}
-        changes = [AttrChange(name, (), after, multi=name in w.multi,
-                              sensitive=name in w.sensitive)
+        attrs: dict[str, Values] = {**w.create_only, **w.attrs}
+        changes = [AttrChange(name, (), self._wanted(name, after, ()),
+                              multi=name in w.multi, sensitive=name in w.sensitive)
                    for name, after in attrs.items() if after]
-        self._add(Action.CREATE, w, w.dn, None, changes)
+        self._add(Action.CREATE, w, w.locator, None, changes)
 
     def _attributes(self, w: Wanted, cur: Entry) -> list[AttrChange]:
         changes = []
-        for name, after in w.attrs.items():
-            before = cur.get(name)
-            if before and name in w.fill_only:
+        for name, wanted in w.attrs.items():
+            found = cur.get(name)
+            if found and name in w.fill_only:
                 continue
             multi = name in w.multi
-            if multi and name.lower() in DN_ATTRIBUTES:
+            before = self._found(name, found)
+            after = self._wanted(name, wanted, before)
+            if multi and self.caps.is_reference(name):
                 after = self._members(before, after)
-            if _same(name, before, after, multi):
+            if (set(before) == set(after)) if multi else before == after:
                 continue
             changes.append(AttrChange(name, before, after, multi=multi,
                                       sensitive=name in w.sensitive))
         return changes
 
-    def _members(self, before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, ...]:
-        """Wanted members plus every current member that is not one of our users, each
-        member already there in the spelling the entry has: the change's add and remove
-        are differences of text, and `DC=Example` against `dc=example` must not read as
-        "remove everyone, add them again" (a server that takes the add as a no-op would
-        apply only the remove)."""
-        spelled = {norm_dn(dn): dn for dn in before}
-        wanted = {norm_dn(dn): spelled.get(norm_dn(dn), dn) for dn in after}
-        kept = {norm_dn(dn): dn for dn in before if norm_dn(dn) not in self.removable}
-        return tuple(sorted({**kept, **wanted}.values()))
+    # --- references ------------------------------------------------------------------
 
-    def _orphans(self, wanted_keys: set[tuple[str, str]]) -> None:
+    def _found(self, name: str, values: tuple[str, ...]) -> Values:
+        """Values as read; in a reference attribute, each naming an object of ours is a
+        Ref to it (shown as it was read)."""
+        if not self.caps.is_reference(name):
+            return values
+        return tuple(Ref(ref.kind, ref.key, loc, value)
+                     if (ref := self.ours.get(loc := self.key(value))) else value
+                     for value in values)
+
+    def _wanted(self, name: str, values: Values, before: Values) -> Values:
+        """Wanted values; in a reference attribute, each a Ref placed where its object
+        will be, spelt as `before` has it where it is the same. A value read that names
+        that place already (an entry not yet created when it was written) is the same
+        value: the plan leaves it be."""
+        if not self.caps.is_reference(name):
+            return values
+        as_found = {self._ident(v): v for v in before}
+        placed = (self._placed(v) for v in values)
+        return tuple(as_found.get(self._ident(v))
+                     or (isinstance(v, Ref) and v.where and as_found.get(v.where)) or v
+                     for v in placed)
+
+    def _placed(self, value: Value) -> Value:
+        """A wanted reference: a Ref from the mapping, or text that names where one of
+        the wanted objects is to be (a rendered DN), with where it will be."""
+        if isinstance(value, str):
+            if (wanted := self.wanted_at.get(self.key(value))) is None:
+                return value
+            value = Ref(*wanted)
+        which = (value.kind, value.key)
+        found = self.out.located.get(which)
+        return Ref(value.kind, value.key,
+                   self.places.get(which, self.key(found) if found else ""),
+                   value.shown or self.shown.get(which, found or ""))
+
+    def _ident(self, value: Value) -> object:
+        return value if isinstance(value, Ref) else self.key(value)
+
+    def _members(self, before: Values, after: Values) -> Values:
+        """Wanted members plus every current member that is not one of our users: a
+        service account someone added by hand stays, and so do the members that a
+        failed template froze."""
+        kept = [v for v in before if not self._removable(v)]
+        merged = {self._ident(v): v for v in (*kept, *after)}
+        return tuple(sorted(merged.values(), key=str))
+
+    def _removable(self, value: Value) -> bool:
+        """A found member syncd may take out: one of ours, not frozen."""
+        loc = value.where if isinstance(value, Ref) else self.key(value)
+        return loc in self.ours and loc not in self.kept
+
+    # --- what nothing wants ----------------------------------------------------------
+
+    def _orphans(self, wanted_keys: set[Key]) -> None:
         """Groups and OUs we own that nothing wants any more (OUs only when empty).
 
         A group a failed template could not render, or one that still names a person
         whose template failed, is left alone: a broken template never removes access.
         """
         deleting: set[str] = set()
-        unwanted = [(kind, key, own.dn) for (kind, key), own in self.owned.items()
+        unwanted = [(kind, key, own.locator) for (kind, key), own in self.owned.items()
                     if kind in (GROUP, OU) and (kind, key) not in wanted_keys
-                    and key not in self.frozen.groups]
+                    and key not in self.frozen.groups and own.locator]
         for (kind, key), marked in self.marked.items():
             if (kind, key) not in self.owned and (kind, key) not in wanted_keys:
                 self._register(kind, key, marked)
-        for kind, key, dn in sorted(unwanted, key=lambda o: -len(split_dn(o[2]))):
-            entry = self.by_dn.get(norm_dn(dn))
+        for kind, key, locator in sorted(unwanted, key=lambda o: -self.caps.depth(o[2])):
+            entry = self.by_loc.get(self.key(locator))
             if entry is None or self._names_kept(entry):
                 continue
-            if kind == OU and self._has_children(entry.dn, deleting):
+            if kind == OU and self._has_children(entry.locator, deleting):
                 continue
-            deleting.add(norm_dn(entry.dn))
+            deleting.add(self.key(entry.locator))
             why = "no member wanted any more" if kind == GROUP else "no longer wanted and empty"
-            self.out.changes.append(Change(Action.DELETE, kind, key, entry.dn, why=why,
+            self.out.changes.append(Change(Action.DELETE, kind, key, entry.locator, why=why,
                                            rule="orphans", attributes=self._members_of(entry)))
 
     def _register(self, kind: str, key: str, entry: Entry) -> None:
         """An object found by its marker that nothing wants: registered now, as in sync,
         and deleted by a later cycle's orphans, never by the cycle that adopts it."""
-        held = Wanted(kind=kind, key=key, dn=entry.dn, attrs={}, rule="orphans",
+        held = Wanted(kind=kind, key=key, locator=entry.locator, attrs={}, rule="orphans",
                       why="found by its marker, no longer wanted: deleted next cycle")
         self.out.in_sync.append((held, entry))
 
     def _members_of(self, entry: Entry) -> list[AttrChange]:
         """Our users a group delete takes out with it: shown, and counted by the guards."""
         return [AttrChange(name, ours, (), multi=True) for name, values in entry.attrs.items()
-                if name.lower() in DN_ATTRIBUTES
-                and (ours := tuple(v for v in values if norm_dn(v) in self.removable))]
+                if self.caps.is_reference(name)
+                and (ours := tuple(v for v in self._found(name, values)
+                                   if self._removable(v)))]
 
     def _notice_readopted(self) -> None:
         """Say plainly when the registry had lost objects that carry our marker."""
@@ -260,35 +340,33 @@ class _Differ:
         self.out.problems.append((w.kind, f"{w.kind} {w.key}: {message}"))
 
     def _names_kept(self, entry: Entry) -> bool:
-        return any(norm_dn(v) in self.kept for values in entry.attrs.values() for v in values
-                   if "=" in v)
+        return any(self.key(v) in self.kept for name, values in entry.attrs.items()
+                   if self.caps.is_reference(name) for v in values)
 
-    def _has_children(self, dn: str, deleting: Iterable[str]) -> bool:
-        gone = set(deleting) | {norm_dn(c.dn) for c in self.out.changes
-                                if c.action is Action.DELETE or c.new_dn}
-        return any(parent_dn(child) == norm_dn(dn) and child not in gone for child in self.by_dn)
+    def _has_children(self, locator: str, deleting: set[str]) -> bool:
+        gone = deleting | {self.key(c.locator) for c in self.out.changes
+                           if c.locator and (c.action is Action.DELETE or c.new_locator)}
+        here = self.key(locator)
+        return any(self.caps.parent(child) == here and child not in gone
+                   for child in self.by_loc)
 
-    def _add(self, action: Action, w: Wanted, dn: str, new_dn: str | None = None,
-             changes: list[AttrChange] | None = None) -> None:
+    def _add(self, action: Action, w: Wanted, locator: str | None,
+             new_locator: str | None = None, changes: list[AttrChange] | None = None) -> None:
         why = w.why
-        if w.adopt_dn and not self.owned.get((w.kind, w.key)):
+        if w.adopt and not self.owned.get((w.kind, w.key)):
             why = f"adopts a pre-existing entry (correlation); {why}"
-        self.out.changes.append(Change(action, w.kind, w.key, dn, new_dn, changes or [],
-                                       why=why, rule=w.rule, source=w.source,
+        self.out.changes.append(Change(action, w.kind, w.key, locator, new_locator,
+                                       changes or [], why=why, rule=w.rule, source=w.source,
                                        username=w.username))
 
 
-def _marked(found: list[Entry], markers: Markers) -> dict[tuple[str, str], Entry]:
-    """(kind, key) -> the entry whose believed marker names it; an OU is keyed by its DN."""
+def _marked(found: list[Entry], markers: Markers, key: Callable[[str], str]
+            ) -> dict[Key, Entry]:
+    """(kind, key) -> the entry whose believed marker names it; an OU is keyed by its
+    locator."""
     marked = {}
     for entry in found:
         if owner := markers.owner(entry):
-            kind, key = owner
-            marked[(kind, norm_dn(entry.dn) if kind == OU else key)] = entry
+            kind, name = owner
+            marked[(kind, key(entry.locator) if kind == OU else name)] = entry
     return marked
-
-
-def _same(name: str, before: tuple[str, ...], after: tuple[str, ...], multi: bool) -> bool:
-    if name.lower() in DN_ATTRIBUTES:
-        before, after = tuple(map(norm_dn, before)), tuple(map(norm_dn, after))
-    return set(before) == set(after) if multi else before == after

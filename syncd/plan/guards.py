@@ -8,7 +8,8 @@ and it comes in more shapes than deletes:
 - removing people from groups takes access away just as surely, so a plan that would
   remove more memberships than `max_deletes` *and* more than `max_delete_ratio` of them
   (a broken `members` expression, not a reorganisation) holds those removals back too; a
-  member rewritten because its entry moves is not removed;
+  member rewritten because its entry moves (the same Ref, placed elsewhere) is not
+  removed;
 - a forgotten default or a mis-decoded export rewrites values wholesale with nothing
   deleted: per attribute, more than `max_attribute_changes` objects *and* more than
   `max_attribute_change_ratio` of the managed ones of that kind whose value changes or
@@ -25,8 +26,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from syncd.objects import GROUP, USER, norm_dn
+from syncd.objects import GROUP, USER, Ref, Values
 from syncd.plan.model import Action, AttrChange, Change, GuardResult, Plan
+
+Key = tuple[str, str]
 
 DELETES, DELETE_RATIO = "deletes", "delete_ratio"
 # A create writes values, a disable or enable the lifecycle's own (a lock set or lifted,
@@ -113,10 +116,10 @@ def _rewrites(change: AttrChange) -> bool:
 def membership_removals(changes: list[Change]) -> int:
     """Group memberships a plan removes, a group deleted with its members included, not
     counting people it disables or deletes (the deletes guard counts those) nor members
-    rewritten to the new DN of an entry that moves."""
-    leaving, renames = _leaving_users(changes), _renames(changes)
+    rewritten to the new place of an entry that moves."""
+    leaving = _leaving_users(changes)
     return sum(1 for change in changes if change.kind == GROUP
-               for value in _removed_members(change, renames) if norm_dn(value) not in leaving)
+               for ref in _removed_members(change) if ref not in leaving)
 
 
 def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
@@ -138,13 +141,13 @@ def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
     hold_removals = MEMBER_REMOVALS in names
     rewritten = (_tripping_attributes(plan, limits, attribute_rewrites(changes))
                  if ATTRIBUTE_CHANGES in names else set())
-    leaving, renames = _leaving_users(changes), _renames(changes)
+    leaving = _leaving_users(changes)
     held_users = leaving if hold_destructive else set()
     allowed, held = [], []
     for change in changes:
-        removed = _removed_members(change, renames)
+        removed = _removed_members(change)
         removes_access = hold_removals and change.action is Action.DELETE and any(
-            norm_dn(v) not in leaving for v in removed)
+            ref not in leaving for ref in removed)
         if (change.action.destructive and hold_destructive) or removes_access:
             held.append(change)
             continue
@@ -156,41 +159,36 @@ def hold_back(plan: Plan, limits: Limits) -> tuple[list[Change], list[Change]]:
             allowed.append(replace(change, attributes=[a for a in change.attributes
                                                        if a not in frozen]))
             continue
-        kept = held_users | ({norm_dn(v) for v in removed} - leaving
-                             if hold_removals else set())
+        kept = held_users | (set(removed) - leaving if hold_removals else set())
         attributes = [_keep_members(a, kept) for a in change.attributes if a not in frozen]
         attributes = [a for a in attributes if a.changed or change.action is Action.CREATE]
-        if attributes or change.new_dn or change.action is Action.CREATE:
+        if attributes or change.new_locator or change.action is Action.CREATE:
             allowed.append(replace(change, attributes=attributes))
     return allowed, held
 
 
-def _leaving_users(changes: list[Change]) -> set[str]:
-    return {norm_dn(c.dn) for c in changes if c.kind == USER and c.action.destructive}
+def _leaving_users(changes: list[Change]) -> set[Key]:
+    return {(c.kind, c.key) for c in changes if c.kind == USER and c.action.destructive}
 
 
-def _renames(changes: list[Change]) -> dict[str, str]:
-    """Old DN -> new DN of our entries that move and stay active."""
-    return {norm_dn(c.dn): norm_dn(c.new_dn) for c in changes
-            if c.new_dn and not c.action.destructive}
+def _refs(values: Values) -> set[Key]:
+    return {(v.kind, v.key) for v in values if isinstance(v, Ref)}
 
 
-def _removed_members(change: Change, renames: dict[str, str] | None = None) -> list[str]:
-    """Members a change takes out of a group; with `renames`, not those it only rewrites
-    to their entry's new DN (the same person, still a member)."""
-    renames = renames or {}
-    removed = []
+def _removed_members(change: Change) -> list[Key]:
+    """Objects of ours a change takes out of a group; not those it only rewrites to
+    where their entry moves (the same object, still a member)."""
+    removed: list[Key] = []
     for a in change.attributes:
-        if not a.multi:
-            continue
-        added = {norm_dn(v) for v in a.add}
-        removed += [v for v in a.remove if renames.get(norm_dn(v)) not in added]
+        if a.multi:
+            removed += sorted(_refs(a.remove) - _refs(a.add))
     return removed
 
 
-def _keep_members(change: AttrChange, kept: set[str]) -> AttrChange:
+def _keep_members(change: AttrChange, kept: set[Key]) -> AttrChange:
     """The attribute change without removing the members in `kept`."""
     if not change.multi or not change.remove:
         return change
-    stay = tuple(v for v in change.before if v not in change.after and norm_dn(v) in kept)
-    return replace(change, after=tuple(sorted((*change.after, *stay))))
+    stay = tuple(v for v in change.before if v not in change.after
+                 and isinstance(v, Ref) and (v.kind, v.key) in kept)
+    return replace(change, after=tuple(sorted((*change.after, *stay), key=str)))

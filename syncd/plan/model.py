@@ -3,14 +3,16 @@ and counted. Nothing here talks to a directory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from syncd.errors import Problem
-from syncd.objects import norm_dn
+from syncd.objects import Ref, Values
 
-FORMAT_VERSION = "1.0"
+# 2.0: objects are known by (kind, key); `locator`/`new_locator` say where (a DN, an id),
+# and where the locator is a DN `dn`/`new_dn` say so as in 1.0.
+FORMAT_VERSION = "2.0"
 
 
 class Action(Enum):
@@ -42,8 +44,8 @@ class AttrChange:
     the delta, applied as such (never a whole-list replace of a 5,000-member group)."""
 
     name: str
-    before: tuple[str, ...]
-    after: tuple[str, ...]
+    before: Values
+    after: Values
     multi: bool = False
     sensitive: bool = False
 
@@ -55,56 +57,61 @@ class AttrChange:
         return self.before != self.after
 
     @property
-    def add(self) -> tuple[str, ...]:
+    def add(self) -> Values:
         return tuple(v for v in self.after if v not in self.before)
 
     @property
-    def remove(self) -> tuple[str, ...]:
+    def remove(self) -> Values:
         return tuple(v for v in self.before if v not in self.after)
 
     def as_dict(self) -> dict[str, Any]:
         hidden = "(sensitive)"
         data: dict[str, Any] = {
             "name": self.name,
-            "before": hidden if self.sensitive and self.before else list(self.before),
-            "after": hidden if self.sensitive and self.after else list(self.after),
+            "before": hidden if self.sensitive and self.before else _shown(self.before),
+            "after": hidden if self.sensitive and self.after else _shown(self.after),
         }
         if self.multi:
             data["add"], data["remove"] = (
-                (hidden, hidden) if self.sensitive else (list(self.add), list(self.remove)))
+                (hidden, hidden) if self.sensitive else (_shown(self.add), _shown(self.remove)))
         return data
 
 
 @dataclass
 class Change:
+    """One object's change. It is the object (kind, key) that changes; `locator` is
+    where it is now (None: a create where the target assigns it), `new_locator` where a
+    move takes it."""
+
     action: Action
     kind: str  # user | group | ou
     key: str  # person id, group key or OU DN
-    dn: str
-    new_dn: str | None = None
+    locator: str | None
+    new_locator: str | None = None
     attributes: list[AttrChange] = field(default_factory=list)
     why: str = ""
     rule: str = ""
     source: str = ""
     username: str | None = None
 
-    def as_if_refused(self, refused: dict[str, str | None]) -> Change:
-        """This change as the server left things: `refused` maps the normalised DN a
-        refused change would have given an entry to where the entry still is (None: a
-        refused create, no entry at all). A group then neither names an entry that does
-        not exist nor drops a member whose move did not happen."""
-        attributes = [replace(a, after=_still(a.after, refused)) if a.multi else a
-                      for a in self.attributes]
-        kept = [a for a in attributes if a.changed or self.action is Action.CREATE]
-        return replace(self, attributes=kept)
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.kind, self.key)
+
+    @property
+    def label(self) -> str:
+        """How a log line names the object: where it is, else what it is."""
+        return self.new_locator or self.locator or f"{self.kind} {self.username or self.key}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "action": self.action.word,
             "kind": self.kind,
+            "key": self.key,
             "anchor": self.key,
-            "dn": self.dn,
-            "new_dn": self.new_dn,
+            "locator": self.locator,
+            "new_locator": self.new_locator,
+            "username": self.username,
             "why": self.why,
             "rule": self.rule,
             "source": self.source,
@@ -127,9 +134,11 @@ class GuardResult:
 
 @dataclass
 class Plan:
+    """`header` is what the target says of itself (`flavour`, and for LDAP `base_dn`);
+    `locator_name` what its locators are ("dn", "id")."""
+
     target: str
-    flavour: str
-    base_dn: str
+    header: dict[str, str]
     as_of: str
     changes: list[Change] = field(default_factory=list)
     desired: dict[str, int] = field(default_factory=dict)  # kind -> count
@@ -142,6 +151,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)  # the mapping's, among `errors`
     notices: list[str] = field(default_factory=list)  # worth saying, nothing wrong
     errors_by_kind: dict[str, int] = field(default_factory=dict)
+    locator_name: str = "dn"
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -157,17 +167,23 @@ class Plan:
     def tripped(self) -> list[GuardResult]:
         return [guard for guard in self.guards if guard.tripped]
 
+    def _change_dict(self, change: Change) -> dict[str, Any]:
+        data = change.as_dict()
+        if self.locator_name == "dn":
+            data["dn"], data["new_dn"] = change.locator, change.new_locator
+        return data
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "target": self.target,
-            "flavour": self.flavour,
-            "base_dn": self.base_dn,
+            **self.header,
+            "locator_name": self.locator_name,
             "as_of": self.as_of,
             "desired": self.desired,
             "managed": self.managed,
             "foreign": self.foreign,
-            "changes": [change.as_dict() for change in self.changes],
+            "changes": [self._change_dict(change) for change in self.changes],
             "summary": self.summary(),
             "guards": [guard.as_dict() for guard in self.guards],
             "errors": self.errors,
@@ -175,12 +191,6 @@ class Plan:
         }
 
 
-def _still(values: tuple[str, ...], refused: dict[str, str | None]) -> tuple[str, ...]:
-    out = []
-    for value in values:
-        key = norm_dn(value)
-        if key not in refused:
-            out.append(value)
-        elif (where := refused[key]) is not None:
-            out.append(where)
-    return tuple(out)
+def _shown(values: Values) -> list[str]:
+    return [str(value) for value in values]
+

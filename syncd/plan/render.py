@@ -13,9 +13,10 @@ SHOWN_VALUES = 8  # of a new group's members; --json has them all
 
 
 def render_text(plan: dict[str, Any], applied: bool = False) -> str:
-    base = plan["base_dn"]
+    base = plan.get("base_dn", "")
+    where = f" base {base}" if base else ""
     lines = [
-        f"target {plan['target']} ({plan['flavour']}) base {base}  as of {plan['as_of']}",
+        f"target {plan['target']} ({plan['flavour']}){where}  as of {plan['as_of']}",
         "desired " + ", ".join(f"{n:,} {kind}s" for kind, n in plan["desired"].items())
         + f"  |  found {plan['managed']:,} managed, {plan['foreign']:,} not ours (left alone)",
     ]
@@ -46,18 +47,18 @@ def render_summary(plan: dict[str, Any]) -> str:
 
 
 def _short(dn: str | None, base: str) -> str:
-    """A DN relative to the base DN shown in the header."""
-    if not dn:
-        return ""
+    """A DN relative to the base DN shown in the header (a target without one: as is)."""
+    if not dn or not base:
+        return dn or ""
     suffix = "," + norm_dn(base)
     return dn[: len(dn) - len(suffix)] if norm_dn(dn).endswith(suffix) else dn
 
 
 def _change(change: dict[str, Any], base: str) -> list[str]:
-    head = f"{_SYMBOL[change['action']]} {change['kind']:<5} {change['anchor']}  "
-    head += _short(change["dn"], base)
-    if change["new_dn"]:
-        head += f"  ->  {_short(change['new_dn'], base)}"
+    head = f"{_SYMBOL[change['action']]} {change['kind']:<5} {change['key']}  "
+    head += _short(change["locator"], base) or f"(new: {change['username'] or change['key']})"
+    if change["new_locator"]:
+        head += f"  ->  {_short(change['new_locator'], base)}"
     lines = [head]
     if change["why"] and change["action"] != "update":
         lines.append(f"    why: {change['why']}")

@@ -2,26 +2,13 @@
 
 Every source yields a full snapshot each time; the store works out what changed. A
 source raises SourceError (naming the file or server) when it cannot be read; checking
-the records themselves is the store's job.
+the records themselves is the store's job. Each source type is a folder here, listed in
+`registry.py`.
 """
 
 from __future__ import annotations
 
-from syncd.config import CsvSource, HttpSource, SnapshotSource
-from syncd.org import Snapshot
-from syncd.sources.csvdir import read_csv_source
-from syncd.sources.http import read_http_source
-from syncd.sources.snapshot import read_snapshot_file
+from syncd.sources.config_base import SourceConfigBase
+from syncd.sources.registry import SOURCE_TYPES, SourceType, read_source
 
-SourceConfig = SnapshotSource | CsvSource | HttpSource
-
-
-def read_source(source: SourceConfig) -> Snapshot:
-    if isinstance(source, SnapshotSource):
-        return read_snapshot_file(source.path)
-    if isinstance(source, CsvSource):
-        return read_csv_source(source)
-    return read_http_source(source)
-
-
-__all__ = ["SourceConfig", "read_source"]
+__all__ = ["SOURCE_TYPES", "SourceConfigBase", "SourceType", "read_source"]

@@ -10,18 +10,89 @@ at the first bad row.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from syncd.config import CsvSource, FieldMapping, HttpSource
-from syncd.dateformat import readable
+from pydantic import Field, field_validator
+
+from syncd.config.base import Model
+from syncd.dateformat import check_date_format, readable
 from syncd.errors import SourceError
-from syncd.org import FieldSpec, FieldType, Unreadable, field_specs
+from syncd.org import KINDS, FieldSpec, FieldType, Unreadable, field_names, field_specs
+
+if TYPE_CHECKING:  # a Literal built at run time is no type to mypy; pydantic checks the names
+    KindName = str
+else:
+    KindName = Literal[tuple(KINDS)]
+
+
+
+class FieldMapping(Model):
+    """How one kind's records are read from a foreign export (CSV columns, JSON keys)."""
+
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="record field -> column or key in the export"
+    )
+    defaults: dict[str, Any] = Field(
+        default_factory=dict, description="record field -> constant when the export lacks it"
+    )
+    extra: dict[str, str] = Field(
+        default_factory=dict, description="name under `extra` -> column or key in the export"
+    )
+    date_format: str | None = Field(None, description="strptime format, e.g. %d-%m-%Y")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="record field -> {export's word: record value}, "
+                                          "e.g. {visibility: {Offentlig: public}}"
+    )
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str | None) -> str | None:
+        return value if value is None else check_date_format(value)
+
+
+def known_fields(kinds: dict[str, FieldMapping]) -> dict[str, FieldMapping]:
+    """Field mappings may only name fields that the kind has (docs/snapshot.md): the
+    validator of a source's `kinds`."""
+    for kind, mapping in kinds.items():
+        known = field_names(kind)
+        for name in [*mapping.fields, *mapping.defaults, *mapping.values]:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+                raise ValueError(f"kinds.{kind}: {name!r} is not a field of {kind}{hint}")
+        _known_values(kind, mapping.values)
+    return kinds
+
+
+def _known_values(kind: str, values: dict[str, dict[str, str]]) -> None:
+    """A value map onto a field with fixed choices must map onto those choices."""
+    specs = {spec.name: spec for spec in field_specs(kind)}
+    for name, table in values.items():
+        for word, value in table.items():
+            if problem := specs[name].choice_problem(value):
+                raise ValueError(f"kinds.{kind}.values.{name}: {word}: {problem}")
+
+
+class ExportSettings(Protocol):
+    """What a source's config says about reading every kind of its export."""
+
+    @property
+    def date_format(self) -> str: ...
+
+    @property
+    def true_values(self) -> list[str]: ...
+
+    @property
+    def list_separator(self) -> str | None: ...
+
 
 MISSING: Any = object()  # the export has no such column or key (unlike an empty value)
+TRUE_VALUES = ("1", "true", "yes", "ja", "j", "x")  # a source's default true_values
 FALSE_VALUES = ("0", "false", "no", "nej", "n", "")
 
 
@@ -50,13 +121,13 @@ class FieldMap:
     list_separator: str | None  # None: lists must come as lists (JSON)
 
     @classmethod
-    def of(cls, kind: str, mapping: FieldMapping, source: CsvSource | HttpSource) -> FieldMap:
+    def of(cls, kind: str, mapping: FieldMapping, source: ExportSettings) -> FieldMap:
         return cls(
             kind=kind,
             mapping=mapping,
             date_format=mapping.date_format or source.date_format,
             true_values=tuple(value.casefold() for value in source.true_values),
-            list_separator=source.list_separator if isinstance(source, CsvSource) else None,
+            list_separator=source.list_separator,
         )
 
     def check_header(self, header: Sequence[str], where: str) -> None:

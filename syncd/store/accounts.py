@@ -2,10 +2,10 @@
 
 `accounts` is the registry: one row per object syncd created or adopted (users, groups,
 OUs), with the username given (kept forever, through disable and re-hire; for a unit's
-group, the name it was given, `syncd.mapping.unitnames`), the DN last
-seen, the target's own id and when it was disabled. A row is written *before* the object
-is created, so a process killed between the two leaves a reservation the next cycle
-finishes, never an orphan with a new name. `audit` keeps one row per applied change.
+group, the name it was given, `syncd.mapping.unitnames`), where it was last seen (its
+locator: a DN, a SCIM id), the target's own id and when it was disabled. A row is
+written *before* the object is created, so a process killed between the two leaves a
+reservation the next cycle finishes, never an orphan with a new name. `audit` keeps one row per applied change.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class AuditEntry:
     target: str
     kind: str
     key: str
-    dn: str
+    locator: str | None  # a create the target refused has none
     action: str
     attributes: list[dict[str, Any]]
     why: str
@@ -41,7 +41,7 @@ class AuditEntry:
 def load_accounts(conn: Connection, target: str) -> dict[tuple[str, str], Owned]:
     rows = conn.execute(select(accounts).where(accounts.c.target == target))
     return {
-        (row.kind, row.key): Owned(row.target, row.kind, row.key, row.dn, row.username,
+        (row.kind, row.key): Owned(row.target, row.kind, row.key, row.locator, row.username,
                                    row.anchor, row.state, row.disabled_on)
         for row in rows
     }
@@ -107,7 +107,8 @@ def write_audit(conn: Connection, entries: Iterable[AuditEntry]) -> None:
 
 def person_accounts(conn: Connection, person_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(accounts.c.target, accounts.c.username, accounts.c.dn, accounts.c.state,
+        select(accounts.c.target, accounts.c.username, accounts.c.locator.label("dn"),
+               accounts.c.state,
                accounts.c.disabled_on)
         .where(and_(accounts.c.kind == "user", accounts.c.key == person_id))
         .order_by(accounts.c.target)
@@ -118,7 +119,8 @@ def person_accounts(conn: Connection, person_id: str) -> list[dict[str, Any]]:
 def person_audit(conn: Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
     """The last changes made to a person's accounts, newest first."""
     rows = conn.execute(
-        select(audit.c.at, audit.c.target, audit.c.dn, audit.c.action, audit.c.why,
+        select(audit.c.at, audit.c.target, audit.c.locator.label("dn"), audit.c.action,
+               audit.c.why,
                audit.c.result, audit.c.message)
         .where(and_(audit.c.kind == "user", audit.c.key == person_id))
         .order_by(audit.c.id.desc())

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     select,
+    text,
 )
 
 from syncd.errors import OtherSchema
@@ -84,39 +85,47 @@ record_changes = Table(
 )
 
 
-accounts = Table(
-    "accounts",
-    metadata,
-    Column("target", String(128), primary_key=True),
-    Column("kind", String(16), primary_key=True),  # user | group | ou
-    Column("key", Text, primary_key=True),  # person id, group key, OU DN
-    Column("dn", Text, nullable=False),
-    Column("username", Text),
-    Column("anchor", Text),  # entryUUID, objectGUID, SCIM id
-    Column("state", String(16), nullable=False),  # pending | active | disabled | deleted
-    Column("disabled_on", Date),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_accounts_username", "target", "username"),
-)
+def _accounts(md: MetaData, locator: Column[Any]) -> Table:
+    return Table(
+        "accounts",
+        md,
+        Column("target", String(128), primary_key=True),
+        Column("kind", String(16), primary_key=True),  # user | group | ou
+        Column("key", Text, primary_key=True),  # person id, group key, OU DN
+        locator,
+        Column("username", Text),
+        Column("anchor", Text),  # entryUUID, objectGUID, SCIM id
+        Column("state", String(16), nullable=False),  # pending | active | disabled | deleted
+        Column("disabled_on", Date),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Index("ix_accounts_username", "target", "username"),
+    )
 
-audit = Table(
-    "audit",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("target", String(128), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("key", Text, nullable=False),
-    Column("dn", Text, nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("attributes", JSON, nullable=False),
-    Column("why", Text, nullable=False),
-    Column("rule", Text, nullable=False),
-    Column("source", Text, nullable=False),
-    Column("result", String(8), nullable=False),  # ok | error
-    Column("message", Text, nullable=False),
-    Index("ix_audit_key", "kind", "key"),
-)
+
+def _audit(md: MetaData, locator: Column[Any]) -> Table:
+    return Table(
+        "audit",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("target", String(128), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("key", Text, nullable=False),
+        locator,
+        Column("action", String(16), nullable=False),
+        Column("attributes", JSON, nullable=False),
+        Column("why", Text, nullable=False),
+        Column("rule", Text, nullable=False),
+        Column("source", Text, nullable=False),
+        Column("result", String(8), nullable=False),  # ok | error
+        Column("message", Text, nullable=False),
+        Index("ix_audit_key", "kind", "key"),
+    )
+
+
+# Where an object is (a DN, a SCIM id): unknown before it exists.
+accounts = _accounts(metadata, Column("locator", Text))
+audit = _audit(metadata, Column("locator", Text))
 
 
 locks = Table(
@@ -134,15 +143,38 @@ def _v1(conn: Connection) -> None:
 
 
 def _v2(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[accounts, audit])
+    """The registry as first released: every object known by its DN."""
+    legacy = MetaData()
+    tables = [_accounts(legacy, Column("dn", Text, nullable=False)),
+              _audit(legacy, Column("dn", Text, nullable=False))]
+    legacy.create_all(conn, tables=tables)
 
 
 def _v3(conn: Connection) -> None:
     metadata.create_all(conn, tables=[locks])
 
 
+def _v4(conn: Connection) -> None:
+    """`dn` becomes `locator`, and may be empty: a SCIM object has an id only once it
+    exists. PostgreSQL alters the column; SQLite (no ALTER COLUMN) copies the table."""
+    for table in (accounts, audit):
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"ALTER TABLE {table.name} RENAME COLUMN dn TO locator"))
+            conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN locator DROP NOT NULL"))
+            continue
+        for index in table.indexes:
+            conn.execute(text(f"DROP INDEX {index.name}"))
+        conn.execute(text(f"ALTER TABLE {table.name} RENAME TO {table.name}_v3"))
+        metadata.create_all(conn, tables=[table])
+        names = ", ".join(c.name for c in table.columns)
+        copied = names.replace("locator", "dn")
+        conn.execute(text(f"INSERT INTO {table.name} ({names}) "
+                          f"SELECT {copied} FROM {table.name}_v3"))
+        conn.execute(text(f"DROP TABLE {table.name}_v3"))
+
+
 # Append only: a released migration is never edited, a new version is added instead.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

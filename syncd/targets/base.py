@@ -5,22 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from syncd.objects import Entry
+from syncd.objects import Capabilities, Entry
 from syncd.plan.model import Change
 
 
 class Target(Protocol):
     """A directory or service syncd writes to.
 
-    `read` returns every entry below the target's base with the named attributes (plus
-    objectClass), so that the planner can tell ours from foreign and check usernames
-    against the whole directory. `apply` carries out one change and returns the
-    target's own id for a created object (objectGUID, SCIM id) where it has one.
-    Library exceptions never escape: TargetUnavailable when the server cannot be used
-    at all, ObjectRejected when it refused this one change.
+    `read` returns every object below the target's base with the named attributes
+    (plus objectClass where it has one), so that the planner can tell ours from foreign
+    and check usernames against the whole directory. `apply` carries out one change,
+    every reference in it already resolved to text (`syncd.plan.resolve`), and returns
+    the target's own id for a created object (entryUUID, objectGUID, SCIM id) where it
+    has one. `capabilities` say what the planner may ask of it (containers, moves,
+    reference attributes, how locators compare); `locator_name` what its locators are
+    ("dn", "id"). Library exceptions never escape: TargetUnavailable when the server
+    cannot be used at all, ObjectRejected when it refused this one change.
     """
 
     name: str
+    capabilities: Capabilities
+    locator_name: str
 
     def read(self, attributes: Iterable[str]) -> list[Entry]: ...
 

@@ -60,8 +60,7 @@ from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
 from syncd.config import LdapTarget
 from syncd.errors import BindRefused, InvalidDn, MoveRefused, ObjectRejected, TargetUnavailable
-from syncd.objects import Entry, norm_dn, parent_dn, rdn, rdn_values
-from syncd.plan.diff import DN_ATTRIBUTES
+from syncd.objects import Capabilities, Entry, Values, norm_dn, parent_dn, rdn, rdn_values, split_dn
 from syncd.plan.model import Action, AttrChange, Change
 from syncd.retry import policy
 
@@ -98,10 +97,26 @@ SESSION_RESULTS = {
     "unavailable",
 }
 SEARCH_RESULT_ENTRY = 4  # LDAPMessage protocolOp tag
+# Attributes whose values are DNs: references to other entries, compared without case or
+# spacing differences.
+DN_ATTRIBUTES = frozenset({"member", "uniquemember", "manager", "owner", "seealso", "secretary"})
+
+
+def _depth(dn: str) -> int:
+    return len(split_dn(dn))  # escaped commas are no levels
+
+
+# An entry lives at its DN: OUs hold entries, a rename moves one, DN-valued attributes
+# name others (and slapd's refint, AD itself, rewrite them when an entry moves).
+CAPABILITIES = Capabilities(containers=True, moves=True, references=DN_ATTRIBUTES,
+                            locator_key=norm_dn, depth=_depth, parent=parent_dn)
 
 
 class LdapDirectory:
     """The `Target` for an LDAP server: `read` the managed entries, `apply` one change."""
+
+    capabilities = CAPABILITIES
+    locator_name = "dn"
 
     def __init__(self, config: LdapTarget, password: str, *, page_size: int = 500) -> None:
         self.name = config.name
@@ -131,25 +146,25 @@ class LdapDirectory:
 
     def apply(self, change: Change) -> str | None:
         """Carry out one change; for a create on AD, return the new objectGUID."""
+        dn = _dn(change)
         if change.action is Action.CREATE:
-            self._add(change)
-            return self._read_anchor(change.dn) if self._config.flavour == "ad" else None
+            self._add(dn, change)
+            return self._read_anchor(dn) if self._config.flavour == "ad" else None
         if change.action is Action.DELETE:
-            dn = change.dn
             self._run(
                 dn,
                 lambda connection: connection.delete(dn),
                 again=lambda connection: self._exists(connection, dn) and connection.delete(dn),
             )
             return None
-        dn, attribute_changes = change.dn, change.attributes
-        if change.new_dn and change.new_dn != change.dn:
+        attribute_changes = change.attributes
+        if change.new_locator and change.new_locator != dn:
             try:
-                self._rename(change.dn, change.new_dn)
+                self._rename(dn, change.new_locator)
             except ObjectRejected as exc:  # only then is the entry where it was
                 raise MoveRefused(str(exc)) from exc
-            attribute_changes = _after_rename(attribute_changes, change.dn, change.new_dn)
-            dn = change.new_dn
+            attribute_changes = _after_rename(attribute_changes, dn, change.new_locator)
+            dn = change.new_locator
         modifications = _modifications(attribute_changes)
         if modifications:
             self._modify(dn, modifications)
@@ -204,9 +219,8 @@ class LdapDirectory:
             if not cookie:
                 return entries
 
-    def _add(self, change: Change) -> None:
-        dn = change.dn
-        attributes = {item.name: list(item.after) for item in change.attributes if item.after}
+    def _add(self, dn: str, change: Change) -> None:
+        attributes = {item.name: _texts(item.after) for item in change.attributes if item.after}
         self._run(
             dn,
             lambda connection: connection.add(dn, None, attributes),
@@ -481,7 +495,7 @@ def _modifications(changes: Iterable[AttrChange]) -> dict[str, list[Any]]:
             operations = [(ldap3.MODIFY_ADD, add), (ldap3.MODIFY_DELETE, remove)]
             operations = [(operation, values) for operation, values in operations if values]
         else:
-            operations = [(ldap3.MODIFY_REPLACE, list(change.after))]
+            operations = [(ldap3.MODIFY_REPLACE, _texts(change.after))]
         if operations:
             modifications[change.name] = operations
     return modifications
@@ -491,11 +505,22 @@ def _real_delta(change: AttrChange) -> tuple[list[str], list[str]]:
     """The values to add and to delete, without a DN that is only spelt anew: with
     Permissive Modify its add is a no-op, and its delete would remove the member."""
     if change.name.lower() not in DN_ATTRIBUTES:
-        return list(change.add), list(change.remove)
-    added = {norm_dn(v) for v in change.add}
-    removed = {norm_dn(v) for v in change.remove}
-    return ([v for v in change.add if norm_dn(v) not in removed],
-            [v for v in change.remove if norm_dn(v) not in added])
+        return _texts(change.add), _texts(change.remove)
+    add, remove = _texts(change.add), _texts(change.remove)
+    added, removed = {norm_dn(v) for v in add}, {norm_dn(v) for v in remove}
+    return ([v for v in add if norm_dn(v) not in removed],
+            [v for v in remove if norm_dn(v) not in added])
+
+
+def _texts(values: Values) -> list[str]:
+    """A resolved change's values: text only (`syncd.plan.resolve` made them so)."""
+    assert all(isinstance(v, str) for v in values), "a change reached LDAP unresolved"
+    return [str(v) for v in values]
+
+
+def _dn(change: Change) -> str:
+    assert change.locator is not None, "an LDAP change always has its DN"
+    return change.locator
 
 
 def _after_rename(changes: list[AttrChange], dn: str, new_dn: str) -> list[AttrChange]:
@@ -508,9 +533,9 @@ def _after_rename(changes: list[AttrChange], dn: str, new_dn: str) -> list[AttrC
         name = change.name.lower()
         if name in old or name in new:
             added = new.get(name, {})
-            now = [v for v in change.before if v.lower() not in old.get(name, {})]
+            now = [v for v in _texts(change.before) if v.lower() not in old.get(name, {})]
             held = {v.lower() for v in now}
-            spelled = {v.lower(): v for v in change.after}
+            spelled = {v.lower(): v for v in _texts(change.after)}
             now += [spelled.get(lower, value) for lower, value in added.items()
                     if lower not in held]  # fmt: skip
             if {v.lower() for v in now} == set(spelled):

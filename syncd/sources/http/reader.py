@@ -16,14 +16,15 @@ from typing import Any
 import httpx
 import tenacity
 
-from syncd.config import HttpKind, HttpSource, read_secret
+from syncd.config.secrets import read_secret
 from syncd.errors import SourceError, SyncdError
 from syncd.logs import redact
 from syncd.org import Snapshot
 from syncd.retry import next_wait, policy
 from syncd.sources.fieldmap import MISSING, FieldMap, lookup
+from syncd.sources.http.config import HttpKind, HttpSource
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.sources.http")  # the source type, whichever module logs
 
 MAX_PAGES = 100_000  # a server that pages forever must not hang the daemon
 BACKOFF = 0.5  # seconds before the first retry; doubles each time

@@ -19,9 +19,9 @@ from typing import Any
 import ftfy
 from ftfy.badness import is_bad
 
-from syncd.config import CsvSource
 from syncd.errors import SourceError
 from syncd.org import Place, Snapshot
+from syncd.sources.csv.config import CsvSource
 from syncd.sources.fieldmap import FieldMap
 
 UTF8 = ("utf-8", "utf-8-sig")  # codecs' names for them

@@ -1,4 +1,4 @@
-"""The native source: one JSON or YAML file in the shape of docs/snapshot.md."""
+"""Reading the native source: one JSON or YAML file in the shape of docs/snapshot.md."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import yaml
 
 from syncd.errors import SourceError
 from syncd.org import Snapshot
+from syncd.sources.snapshot.config import SnapshotSource
 from syncd.yamlsafe import YamlRefused, refuse_aliases
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_snapshot_source(source: SnapshotSource) -> Snapshot:
+    return read_snapshot_file(source.path)
 
 
 def read_snapshot_file(path: Path) -> Snapshot:

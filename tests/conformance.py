@@ -1,0 +1,223 @@
+"""The targets the conformance suite runs against, each behind one small harness.
+
+A harness writes a config for its target (a SQLite store and the org file in a temporary
+folder), reads the target back through the target's own `read` (so what is checked is
+what the planner sees), and does what an administrator does by hand: add an object
+syncd does not own, or add such an object to one of syncd's groups. Adding a target to
+the suite is one harness class and one line in `HARNESSES`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ldap3
+
+from syncd.config import load_config
+from syncd.objects import Entry
+from syncd.targets.base import Target
+from syncd.targets.memory.service import forget_services, service_named
+from syncd.targets.registry import open_target
+from syncd.testing.slapd import Slapd
+from tests.conftest import REPO, write_json
+from tests.sync_env import SMALL_ORG
+
+
+@dataclass
+class Found:
+    """The target's objects as read, by username and by group name."""
+
+    users: dict[str, Entry]
+    groups: dict[str, Entry]
+    members: dict[str, set[str]]  # group name -> usernames (or locators) of its members
+    everything: list[Entry]
+
+
+class Harness:
+    """One target under test; subclasses fill in what differs."""
+
+    name: str
+    mapping: Path
+    username_attribute: str
+    anchor_attribute: str  # holds the person id
+    member_attribute: str
+    group_name_attribute: str
+    moves: bool  # a disable moves the object (LDAP: to ou=disabled)
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.org: dict[str, Any] = copy.deepcopy(SMALL_ORG)
+        self.write_org()
+
+    def write_org(self) -> None:
+        write_json(self.root / "org.json", self.org)
+
+    def target_block(self) -> str:
+        raise NotImplementedError
+
+    def write_config(self, max_deletes: int = 50, max_delete_ratio: float = 1.0) -> Path:
+        path = self.root / "config.yaml"
+        path.write_text(f"""\
+store:
+  url: sqlite:///store.db
+sources:
+  - name: hr
+    type: snapshot
+    path: org.json
+safety:
+  max_deletes: {max_deletes}
+  max_delete_ratio: {max_delete_ratio}
+  source_max_shrink: 1.0
+targets:
+{self.target_block()}
+""", encoding="utf-8")
+        return path
+
+    @contextmanager
+    def target(self) -> Iterator[Target]:
+        target = open_target(load_config(self.root / "config.yaml").targets[0])
+        try:
+            yield target
+        finally:
+            target.close()
+
+    def found(self) -> Found:
+        with self.target() as target:
+            names = [self.username_attribute, self.anchor_attribute, self.member_attribute,
+                     self.group_name_attribute, "title", "active", "description"]
+            entries = target.read(names)
+            key = target.capabilities.locator_key
+        users = {u: e for e in entries if (u := e.first(self.username_attribute))}
+        by_locator = {key(e.locator): u for u, e in users.items()}
+        groups = {self.group_name(e): e for e in entries
+                  if e.get(self.member_attribute) or self.is_group(e)}
+        members = {name: {by_locator.get(key(v), v) for v in e.get(self.member_attribute)}
+                   for name, e in groups.items()}
+        return Found(users, groups, members, entries)
+
+    def group_name(self, entry: Entry) -> str:
+        return entry.first(self.group_name_attribute) or entry.locator
+
+    def is_group(self, entry: Entry) -> bool:
+        raise NotImplementedError
+
+    def is_disabled(self, entry: Entry) -> bool:
+        raise NotImplementedError
+
+    def add_foreign_user(self, username: str, person_id: str | None = None) -> str:
+        """A user someone made by hand (with `person_id` in the anchor attribute, as a
+        pre-existing account carries the employee number); its locator."""
+        raise NotImplementedError
+
+    def add_member(self, group: Entry, member_locator: str) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop whatever the harness started."""
+
+
+class MemoryHarness(Harness):
+    name = "memory"
+    mapping = REPO / "mappings" / "memory.yaml"
+    username_attribute, anchor_attribute = "userName", "externalId"
+    member_attribute, group_name_attribute = "members", "displayName"
+    moves = False
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        forget_services()
+
+    def target_block(self) -> str:
+        return f"""\
+  - name: memory
+    type: memory
+    mapping: {self.mapping}
+    vars:
+      mail_domain: kolding.example"""
+
+    def is_group(self, entry: Entry) -> bool:
+        return not entry.get("userName")
+
+    def is_disabled(self, entry: Entry) -> bool:
+        return entry.get("active") == ("false",)
+
+    def add_foreign_user(self, username: str, person_id: str | None = None) -> str:
+        attrs = {"userName": (username,), "title": ("by hand",)}
+        if person_id:
+            attrs["externalId"] = (person_id,)
+        return service_named("memory").create("user", attrs)
+
+    def add_member(self, group: Entry, member_locator: str) -> None:
+        service_named("memory").modify(group.locator, {}, {"members": (member_locator,)}, {})
+
+    def stop(self) -> None:
+        forget_services()
+
+
+class OpenLdapHarness(Harness):
+    name = "openldap"
+    mapping = REPO / "mappings" / "openldap.yaml"
+    username_attribute, anchor_attribute = "uid", "employeeNumber"
+    member_attribute, group_name_attribute = "member", "cn"
+    moves = True
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.slapd = Slapd(root / "slapd")
+        self.slapd.start()
+
+    def target_block(self) -> str:
+        secret = self.root / "ldap.secret"
+        secret.write_text(self.slapd.admin_password, encoding="utf-8")
+        secret.chmod(0o600)
+        return f"""\
+  - name: ldap
+    type: ldap
+    url: {self.slapd.url}
+    bind_dn: {self.slapd.admin_dn}
+    password_file: ldap.secret
+    base_dn: {self.slapd.base_dn}
+    mapping: {self.mapping}
+    vars:
+      mail_domain: kolding.example"""
+
+    def group_name(self, entry: Entry) -> str:
+        return entry.locator.split(",")[0].removeprefix("cn=")
+
+    def is_group(self, entry: Entry) -> bool:
+        return entry.locator.lower().startswith("cn=") and ",ou=groups," in entry.locator.lower()
+
+    def is_disabled(self, entry: Entry) -> bool:
+        return ",ou=disabled," in entry.locator.lower()
+
+    def _connection(self) -> ldap3.Connection:
+        return ldap3.Connection(ldap3.Server(self.slapd.url), self.slapd.admin_dn,
+                                self.slapd.admin_password, auto_bind=True)
+
+    def add_foreign_user(self, username: str, person_id: str | None = None) -> str:
+        base = self.slapd.base_dn
+        dn = f"uid={username},ou=people,{base}"
+        attrs = {"cn": username, "sn": username, "title": "by hand"}
+        if person_id:
+            attrs["employeeNumber"] = person_id
+        with self._connection() as conn:
+            conn.add(f"ou=people,{base}", ["organizationalUnit"], {"ou": "people"})
+            assert conn.add(dn, ["inetOrgPerson"], attrs), conn.result
+        return dn
+
+    def add_member(self, group: Entry, member_locator: str) -> None:
+        with self._connection() as conn:
+            assert conn.modify(group.locator, {"member": [(ldap3.MODIFY_ADD, [member_locator])]}
+                               ), conn.result
+
+    def stop(self) -> None:
+        self.slapd.stop()
+
+
+# Active Directory and SCIM plug in here.
+HARNESSES: dict[str, type[Harness]] = {"memory": MemoryHarness, "openldap": OpenLdapHarness}
