@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from syncd.config import LdapTarget  # noqa: E402
-from syncd.targets.ldap import FILTER, LdapDirectory  # noqa: E402
+from syncd.targets.ldap.directory import FILTER, LdapDirectory  # noqa: E402
 from syncd.testing.slapd import Slapd  # noqa: E402
 
 ATTRIBUTES = ["uid", "cn", "sn", "givenName", "mail", "employeeNumber", "title", "member"]

@@ -30,6 +30,7 @@ from syncd.cycle import (
     check,
     ingest,
     load_checked,
+    load_target_mapping,
     plan_target,
     preview,
     run_cycle,
@@ -48,7 +49,6 @@ from syncd.plan.model import FORMAT_VERSION, Change, Plan
 from syncd.plan.render import render_summary, render_text
 from syncd.show import person_card, render_person, render_unit, unit_card
 from syncd.store import OrgView, OtherSchema, Store, open_store
-from syncd.targets.registry import load_target_mapping
 from syncd.trace import render_trace, trace_person
 
 log = logging.getLogger("syncd")

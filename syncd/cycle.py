@@ -29,7 +29,7 @@ from syncd.errors import (
     SyncdError,
 )
 from syncd.mapping.desired import Desired, desired_state
-from syncd.mapping.rules import CompiledMapping
+from syncd.mapping.rules import CompiledMapping, load_mapping
 from syncd.objects import (
     ACTIVE,
     DISABLED,
@@ -56,7 +56,7 @@ from syncd.store.accept import Rows, accept
 from syncd.store.locks import RENEW_AFTER
 from syncd.targets.base import Target
 from syncd.targets.config_base import TargetConfigBase
-from syncd.targets.registry import load_target_mapping, open_target
+from syncd.targets.registry import TARGET_TYPES, open_target
 
 log = logging.getLogger("syncd.cycle")
 audit_log = logging.getLogger("syncd.audit")  # one JSON line per applied change
@@ -130,6 +130,11 @@ def compile_mappings(config: Config) -> dict[str, CompiledMapping]:
     return mappings
 
 
+def load_target_mapping(config: TargetConfig) -> CompiledMapping:
+    """The target's mapping file, read as its type's mapping model (ConfigError)."""
+    return load_mapping(config.mapping, TARGET_TYPES[config.type].mapping_model)
+
+
 def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
     if name is None:
         return list(config.targets)
@@ -153,7 +158,8 @@ class Planned:
 
     def locations(self) -> Locations:
         """Where our objects are as the plan found them; kept as the apply goes."""
-        return Locations(self.diff.located, self.target.capabilities.locator_key)
+        creating = [(c.kind, c.key) for c in self.plan.changes if c.action is Action.CREATE]
+        return Locations(self.diff.located, self.target.capabilities.locator_key, creating)
 
 
 def limits(config: Config, allow_deletes: int | None = None,
@@ -423,30 +429,52 @@ def apply_plan(planned: Planned, store: Store, day: date,
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
                          if c.action is Action.CREATE and _registered(c)])
     locations = planned.locations()
-    renewed = time.monotonic()
+    lease = _LeaseRenewal(store, plan.target)
     for done, planned_change in enumerate(changes):
         if should_stop():
             outcome.stopped = len(changes) - done
             log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
                      outcome.stopped)
             break
-        change = locations.concrete(planned_change)
-        if change is None:
-            log.info("%s: %s waits for its members' entries", plan.target,
-                     planned_change.label)
-            continue
-        if _nothing_left(change):
-            continue
-        if time.monotonic() - renewed > RENEW_AFTER.total_seconds():
-            store.renew_lease(plan.target)  # Busy if lost: better stop than collide
-            renewed = time.monotonic()
-        anchor, refusal = _apply_one(planned, store, change, day, outcome)
-        if refusal is None or (change.new_locator and not isinstance(refusal, MoveRefused)):
-            locations.landed(change, anchor)  # a move lands even if its modify is refused
-        else:
-            locations.refused(change)
+        _apply_resolved(planned, store, day, outcome, locations, planned_change, lease)
+    while not outcome.stopped and (later := locations.later()):
+        for follow_up in later:
+            _apply_resolved(planned, store, day, outcome, locations, follow_up, lease)
     store.save_accounts(_settled(planned, day))
     return outcome
+
+
+class _LeaseRenewal:
+    """Renews the target's lease as a long apply goes (Busy if it was lost: better stop
+    than collide with another process)."""
+
+    def __init__(self, store: Store, target: str):
+        self.store, self.target, self.renewed = store, target, time.monotonic()
+
+    def check(self) -> None:
+        if time.monotonic() - self.renewed > RENEW_AFTER.total_seconds():
+            self.store.renew_lease(self.target)
+            self.renewed = time.monotonic()
+
+
+def _apply_resolved(planned: Planned, store: Store, day: date, outcome: Outcome,
+                    locations: Locations, planned_change: Change, lease: _LeaseRenewal
+                    ) -> None:
+    """One change with its references resolved to where their objects are now."""
+    change = locations.concrete(planned_change)
+    if change is None:
+        log.info("%s: %s waits for its members' entries", planned.plan.target,
+                 planned_change.label)
+        return
+    if _nothing_left(change):
+        locations.landed(change, None)  # nothing to write now; its follow-up may have
+        return
+    lease.check()
+    anchor, refusal = _apply_one(planned, store, change, day, outcome)
+    if refusal is None or (change.new_locator and not isinstance(refusal, MoveRefused)):
+        locations.landed(change, anchor)  # a move lands even if its modify is refused
+    else:
+        locations.refused(change)
 
 
 def _nothing_left(change: Change) -> bool:

@@ -35,6 +35,7 @@ class Found:
     users: dict[str, Entry]
     groups: dict[str, Entry]
     members: dict[str, set[str]]  # group name -> usernames (or locators) of its members
+    managers: dict[str, str]  # username -> the username (or locator) its manager names
     everything: list[Entry]
 
 
@@ -89,7 +90,7 @@ targets:
     def found(self) -> Found:
         with self.target() as target:
             names = [self.username_attribute, self.anchor_attribute, self.member_attribute,
-                     self.group_name_attribute, "title", "active", "description"]
+                     self.group_name_attribute, "title", "active", "description", "manager"]
             entries = target.read(names)
             key = target.capabilities.locator_key
         users = {u: e for e in entries if (u := e.first(self.username_attribute))}
@@ -98,7 +99,9 @@ targets:
                   if e.get(self.member_attribute) or self.is_group(e)}
         members = {name: {by_locator.get(key(v), v) for v in e.get(self.member_attribute)}
                    for name, e in groups.items()}
-        return Found(users, groups, members, entries)
+        managers = {u: by_locator.get(key(m), m) for u, e in users.items()
+                    if (m := e.first("manager"))}
+        return Found(users, groups, members, managers, entries)
 
     def group_name(self, entry: Entry) -> str:
         return entry.first(self.group_name_attribute) or entry.locator

@@ -65,6 +65,9 @@ def test_create_then_nothing_to_do(harness, capsys):
     assert found.members["aertebjerg-skole"] == {"aaseo", "jensh"}
     assert found.members["managers"] == {"soerena", "jensh"}
     assert set(found.groups) >= UNIT_GROUPS
+    # a manager created after the person they manage is named all the same
+    assert found.managers == {"aaseo": "jensh", "jensh": "soerena", "jhansen": "soerena",
+                              "reneel": "soerena"}
     again = plan(harness, capsys)
     assert again["changes"] == [] and again["summary"]["create"] == 0
 

@@ -15,7 +15,8 @@ import pytest
 
 from syncd.errors import ConfigError
 from syncd.mapping.desired import Desired, desired_state
-from syncd.mapping.rules import CompiledMapping, IdMapping, LdapMapping, MappingFile, load_mapping
+from syncd.mapping.rules import CompiledMapping, load_mapping
+from syncd.mapping.schema import IdMapping, LdapMapping, MappingFile
 from syncd.objects import ACTIVE, DISABLED, GROUP, OU, USER, Owned, Ref, Values, Wanted
 from syncd.org import KINDS, Engagement, Manager, Person, Unit
 from syncd.orgview import OrgView

@@ -31,7 +31,7 @@ from syncd.objects import (
 from syncd.plan.diff import Diff, Frozen, diff
 from syncd.plan.guards import membership_removals
 from syncd.plan.model import Action, AttrChange, Change
-from syncd.targets.ldap import CAPABILITIES as LDAP_CAPS
+from syncd.targets.ldap.directory import CAPABILITIES as LDAP_CAPS
 
 B = "dc=example,dc=org"
 ANCHOR = "employeeNumber"  # holds the person id on a user
@@ -577,10 +577,14 @@ def test_fill_only_attributes_are_written_only_where_there_is_none(t, fill_only,
 
 
 @BOTH
-@pytest.mark.parametrize(("was", "wanted"), [(ACTIVE, DISABLED), (DISABLED, ACTIVE)])
-def test_a_state_change_with_nothing_to_write_or_move_is_in_sync(t, was, wanted):
-    """No change to show: the registry takes the new state from `in_sync`."""
+@pytest.mark.parametrize(("was", "wanted", "action"), [(ACTIVE, DISABLED, Action.DISABLE),
+                                                     (DISABLED, ACTIVE, Action.ENABLE)])
+def test_a_state_change_with_nothing_to_write_or_move_is_still_a_change(t, was, wanted,
+                                                                        action):
+    """A disable the mapping marks with no attribute, in a target where nothing moves,
+    is still shown in the plan and counted by the deletes guard."""
     result = run(t, [user(t, "ann", state=wanted)], [found_user(t, "ann")],
                  [owned_user(t, "ann", state=was)])
-    assert result.changes == []
-    assert [(w.key, w.state) for w, _ in result.in_sync] == [("p-ann", wanted)]
+    change = only(result)
+    assert (change.action, change.attributes, change.new_locator) == (action, [], None)
+    assert result.in_sync == []

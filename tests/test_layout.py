@@ -42,3 +42,9 @@ def test_the_core_imports_without_a_database_ldap_or_template_library():
     _imports_without(("ldap3", "sqlalchemy", "jinja2"),
                      ["syncd.org", "syncd.orgview", "syncd.objects", "syncd.markers",
                       *_modules("plan")])
+
+
+def test_loading_a_config_needs_no_ldap_or_template_library():
+    """A target type's code is imported when a target is opened, not when the config
+    that names it is read (SQLAlchemy it needs: it checks the store's URL)."""
+    _imports_without(("ldap3", "jinja2"), ["syncd.config.loading"])

@@ -9,7 +9,7 @@ import pytest
 from syncd.objects import GROUP, OU, USER
 from syncd.plan.model import Action, Change
 from syncd.plan.order import ordered
-from syncd.targets.ldap import CAPABILITIES
+from syncd.targets.ldap.directory import CAPABILITIES
 
 B = "dc=example,dc=org"
 DEPTH = CAPABILITIES.depth

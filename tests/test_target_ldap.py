@@ -22,7 +22,7 @@ from syncd.config import LdapTarget
 from syncd.errors import ObjectRejected, TargetUnavailable
 from syncd.objects import Entry
 from syncd.plan.model import Action, AttrChange, Change
-from syncd.targets.ldap import LdapDirectory, _guid
+from syncd.targets.ldap.directory import LdapDirectory, _guid
 from syncd.testing.slapd import Slapd, free_port
 
 pytestmark = pytest.mark.slapd
@@ -542,7 +542,7 @@ def test_member_changes_after_a_move_tolerate_what_refint_did(
     directory: LdapDirectory, seeded: Slapd, control: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if control == "ignored":  # as on a server that ignores the control: refused, re-read
-        monkeypatch.setattr("syncd.targets.ldap.MODIFY_CONTROLS", None)
+        monkeypatch.setattr("syncd.targets.ldap.directory.MODIFY_CONTROLS", None)
 
     move_jens_and_drop_soren(directory)  # refused attributeOrValueExists before the fix
 

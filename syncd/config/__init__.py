@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from syncd.sources.csv.config import CsvSource
     from syncd.sources.http.config import HttpSource
     from syncd.sources.snapshot.config import SnapshotSource
-    from syncd.targets.ldap_config import LdapTarget
-    from syncd.targets.scim_config import ScimTarget
+    from syncd.targets.ldap.config import LdapTarget
+    from syncd.targets.scim.config import ScimTarget
 
 _HOME = {
     "config_path": "syncd.config.loading",
@@ -39,8 +39,8 @@ _HOME = {
     "CsvSource": "syncd.sources.csv.config",
     "HttpSource": "syncd.sources.http.config",
     "SnapshotSource": "syncd.sources.snapshot.config",
-    "LdapTarget": "syncd.targets.ldap_config",
-    "ScimTarget": "syncd.targets.scim_config",
+    "LdapTarget": "syncd.targets.ldap.config",
+    "ScimTarget": "syncd.targets.scim.config",
 }
 
 

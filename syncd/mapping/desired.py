@@ -130,9 +130,9 @@ class _Builder:
     def build(self) -> Desired:
         self._containers()
         accounts = self._accounts()
-        dn_of = {a.person_id: a.locator for a in accounts if a.state == ACTIVE and a.locator}
+        active = {a.person_id: a for a in accounts if a.state == ACTIVE}
         for account in accounts:
-            self._user(account, dn_of)
+            self._user(account, active)
         self._all_groups([a for a in accounts
                           if a.state == ACTIVE and a.person_id not in self.out.frozen])
         self._one_object_per_dn()
@@ -412,16 +412,18 @@ class _Builder:
 
     # --- users ---------------------------------------------------------------------
 
-    def _user(self, account: _Account, dn_of: dict[str, str]) -> None:
+    def _user(self, account: _Account, active: dict[str, _Account]) -> None:
         users = self.mapping.spec.users
         identity: dict[str, Values] = {
             users.anchor: (account.person_id,),
             self.mapping.username_attribute: (account.username,),
         }
+        if users.manager_attribute:
+            identity[users.manager_attribute] = self._manager(account, active)
         label = self.label(account.person_id)
         failed: list[Problem] = []
         if account.state == ACTIVE:
-            attrs, create_only = self._active_attributes(account, dn_of, label, failed)
+            attrs, create_only = self._active_attributes(account, active, label, failed)
         else:
             attrs, create_only = self._disabled_attributes(account, label, failed), {}
         if failed:
@@ -449,14 +451,24 @@ class _Builder:
             )
         )
 
+    @staticmethod
+    def _manager(account: _Account, active: dict[str, _Account]) -> Values:
+        """`manager_attribute`: a Ref to the manager's account, which the target names as
+        it does (a DN, an id); none for a leaver or a manager without an account."""
+        manager = account.context["manager"] if account.state == ACTIVE else None
+        theirs = active.get(manager.id) if manager else None
+        return (Ref(USER, theirs.person_id, shown=theirs.locator or theirs.username),
+                ) if theirs else ()
+
     def _active_attributes(
-        self, account: _Account, dn_of: dict[str, str], label: str, failed: list[Problem]
-    ) -> tuple[Attrs, Attrs]:
+        self, account: _Account, active: dict[str, _Account], label: str,
+        failed: list[Problem]) -> tuple[Attrs, Attrs]:
         manager = account.context["manager"]
+        theirs = active.get(manager.id) if manager else None
         context = {
             **account.context,
             "dn": account.locator,
-            "manager_dn": dn_of.get(manager.id) if manager else None,
+            "manager_dn": theirs.locator if theirs else None,
         }
         attrs = self._rendered(self.mapping.attributes, context, label, failed)
         return ({**self._marks_of_leaving(account, attrs), **attrs},

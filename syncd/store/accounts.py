@@ -5,7 +5,8 @@ OUs), with the username given (kept forever, through disable and re-hire; for a 
 group, the name it was given, `syncd.mapping.unitnames`), where it was last seen (its
 locator: a DN, a SCIM id), the target's own id and when it was disabled. A row is
 written *before* the object is created, so a process killed between the two leaves a
-reservation the next cycle finishes, never an orphan with a new name. `audit` keeps one row per applied change.
+reservation the next cycle finishes, never an orphan with a new name. `audit` keeps one
+row per applied change.
 """
 
 from __future__ import annotations

@@ -12,15 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from syncd.config.secrets import read_secret
-from syncd.errors import SyncdError
-from syncd.mapping.rules import CompiledMapping, IdMapping, LdapMapping, MappingFile, load_mapping
+from syncd.mapping.schema import IdMapping, LdapMapping, MappingFile
 from syncd.targets.base import Target
 from syncd.targets.config_base import TargetConfigBase
-from syncd.targets.ldap import LdapDirectory
-from syncd.targets.ldap_config import LdapTarget
+from syncd.targets.ldap import LdapTarget, open_ldap
 from syncd.targets.memory import MemoryTarget, MemoryTargetConfig
-from syncd.targets.scim_config import ScimTarget
+from syncd.targets.scim import ScimTarget, open_scim
 
 C = TypeVar("C", bound=TargetConfigBase)
 
@@ -33,20 +30,9 @@ class TargetType(Generic[C]):
     open: Callable[[C], Target]  # reads its secrets; SyncdError when one is missing
 
 
-def open_ldap(config: LdapTarget) -> Target:
-    secret = read_secret(config.password_file, config.password,
-                         what=f"target {config.name}: password")
-    return LdapDirectory(config, secret.get_secret_value())
-
-
-def refuse_scim(config: ScimTarget) -> Target:
-    """Never reached while the config refuses `type: scim` on load."""
-    raise SyncdError(f"target {config.name}: type {config.type} is not supported yet")
-
-
 _TYPES: list[TargetType[Any]] = [
     TargetType("ldap", LdapTarget, LdapMapping, open_ldap),
-    TargetType("scim", ScimTarget, IdMapping, refuse_scim),
+    TargetType("scim", ScimTarget, IdMapping, open_scim),
     TargetType("memory", MemoryTargetConfig, IdMapping, MemoryTarget),
 ]
 TARGET_TYPES = {t.name: t for t in _TYPES}
@@ -56,7 +42,3 @@ def open_target(config: TargetConfigBase) -> Target:
     """The target `config` names, ready to read and apply (SyncdError for a missing secret)."""
     return TARGET_TYPES[config.type].open(config)
 
-
-def load_target_mapping(config: TargetConfigBase) -> CompiledMapping:
-    """The target's mapping file, read as its type's mapping model (ConfigError)."""
-    return load_mapping(config.mapping, TARGET_TYPES[config.type].mapping_model)

@@ -388,7 +388,11 @@ class SambaDC:
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> Self:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()  # __exit__ is not called when __enter__ fails
+            raise
 
     def __exit__(
         self,

@@ -58,11 +58,11 @@ from ldap3.core.exceptions import (
 )
 from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
-from syncd.config import LdapTarget
 from syncd.errors import BindRefused, InvalidDn, MoveRefused, ObjectRejected, TargetUnavailable
 from syncd.objects import Capabilities, Entry, Values, norm_dn, parent_dn, rdn, rdn_values, split_dn
 from syncd.plan.model import Action, AttrChange, Change
 from syncd.retry import policy
+from syncd.targets.ldap.config import LdapTarget
 
 log = logging.getLogger(__name__)
 
