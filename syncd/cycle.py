@@ -223,14 +223,22 @@ def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig
              store: Store, registry: dict[tuple[str, str], Owned], found: list[Entry],
              caps: Capabilities) -> Desired:
     known, known_groups = _known(registry)
-    taken = store.taken_usernames(target_config.name)
-    taken |= {v.lower() for e in found for v in e.get(mapping.username_attribute)}
+    taken = store.taken_usernames(target_config.name) | _names_in(found, mapping)
     return desired_state(
         org, mapping, target=target_config.name, context=target_config.template_context(),
         variables=target_config.vars, known=known, taken=taken,
         lookup=_correlation_index(mapping, registry, found, caps.locator_key),
         known_groups=known_groups,
     )
+
+
+def _names_in(found: list[Entry], mapping: CompiledMapping) -> set[str]:
+    """Every username the target holds, and what `unique_against` attributes hold (the
+    part before any @: a userPrincipalName's user): no new username may be one."""
+    taken = {v.lower() for e in found for v in e.get(mapping.username_attribute)}
+    for name in mapping.spec.users.username.unique_against:
+        taken |= {v.partition("@")[0].lower() for e in found for v in e.get(name)}
+    return taken
 
 
 def _known(registry: dict[tuple[str, str], Owned]
@@ -252,7 +260,7 @@ def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str],
     index: dict[tuple[str, str], list[Entry]] = defaultdict(list)
     for attribute, _ in mapping.correlate:
         for entry in found:
-            if (locator_key(entry.locator) in ours or entry.anchor in ids
+            if (entry.protected or locator_key(entry.locator) in ours or entry.anchor in ids
                     or set(entry.get(mapping.anchor)) & claimed):
                 continue
             for value in entry.get(attribute):

@@ -110,11 +110,14 @@ class Owned:
 @dataclass(frozen=True)
 class Entry:
     """An object read from a target, where it lives (`locator`: its DN, its SCIM id)
-    and the target's own id (`anchor`: entryUUID, objectGUID, SCIM id) if it has one."""
+    and the target's own id (`anchor`: entryUUID, objectGUID, SCIM id) if it has one.
+    A `protected` one (a service account, an admin) is never changed, adopted or
+    deleted, even by a rule that matches it or a registry row that names it."""
 
     locator: str
     attrs: Attrs
     anchor: str | None = None
+    protected: bool = False  # the target's config protects it: never syncd's, whatever it says
 
     def get(self, name: str) -> tuple[str, ...]:
         return get_attr(self.attrs, name)

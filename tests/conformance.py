@@ -23,6 +23,7 @@ from syncd.objects import Entry
 from syncd.targets.base import Target
 from syncd.targets.memory.service import forget_services, service_named
 from syncd.targets.registry import open_target
+from syncd.testing.config import write_config
 from syncd.testing.slapd import Slapd
 from tests.conftest import REPO, write_json
 from tests.sync_env import SMALL_ORG
@@ -62,22 +63,8 @@ class Harness:
         raise NotImplementedError
 
     def write_config(self, max_deletes: int = 50, max_delete_ratio: float = 1.0) -> Path:
-        path = self.root / "config.yaml"
-        path.write_text(f"""\
-store:
-  url: sqlite:///store.db
-sources:
-  - name: hr
-    type: snapshot
-    path: org.json
-safety:
-  max_deletes: {max_deletes}
-  max_delete_ratio: {max_delete_ratio}
-  source_max_shrink: 1.0
-targets:
-{self.target_block()}
-""", encoding="utf-8")
-        return path
+        return write_config(self.root, self.target_block(), max_deletes=max_deletes,
+                            max_delete_ratio=max_delete_ratio)
 
     @contextmanager
     def target(self) -> Iterator[Target]:

@@ -588,3 +588,56 @@ def test_a_state_change_with_nothing_to_write_or_move_is_still_a_change(t, was, 
     change = only(result)
     assert (change.action, change.attributes, change.new_locator) == (action, [], None)
     assert result.in_sync == []
+
+
+# --- protected entries ------------------------------------------------------------------
+
+
+@BOTH
+def test_a_protected_entry_is_never_changed_even_when_the_registry_names_it(t):
+    """A service account the config protects stays as it is: no update, no disable,
+    no delete, and no second account where it is (the create is refused as a problem)."""
+    admin = replace(found_user(t, "ann", title=("Admin",)), protected=True)
+    for wanted in (user(t, "ann", title=("Clerk",)), user(t, "ann", state=DISABLED)):
+        result = run(t, [wanted], [admin], [owned_user(t, "ann")])
+        assert [c for c in result.changes if c.kind == USER and c.action is not Action.CREATE
+                ] == []
+    gone = run(t, [user(t, "ann", state=DELETED)], [admin], [owned_user(t, "ann")])
+    assert gone.changes == []
+
+
+@BOTH
+def test_a_protected_member_and_a_protected_group_are_left_alone(t):
+    admin = replace(found_user(t, "adm"), protected=True)
+    ours = found_user(t, "ann")
+    members = [t.at("adm"), t.at("ann")]
+    grp = found_group(t, "it", members)
+    kept = run(t, [user(t, "ann"), group(t, "it", [])], [admin, ours, grp],
+               [owned_user(t, "ann"), owned_user(t, "adm"), owned_group(t, "it")])
+    removed = [v for c in kept.changes if c.kind == GROUP for a in c.attributes
+               for v in a.remove]
+    assert [str(v) for v in removed] == [t.at("ann")]  # ours goes; the protected one stays
+    locked = replace(grp, protected=True)
+    orphan = run(t, [user(t, "ann")], [ours, locked], [owned_user(t, "ann"),
+                                                       owned_group(t, "it")])
+    assert [c for c in orphan.changes if c.kind == GROUP] == []
+
+
+# --- adoptions ---------------------------------------------------------------------------
+
+
+def test_an_adoption_is_marked_and_listed_apart_in_the_plan():
+    from syncd.plan.model import Plan
+    from syncd.plan.render import render_text
+
+    t = LDAP
+    theirs = found_user(t, "jhansen-old", title=("old",))
+    wanted = replace(user(t, "jhansen-old", title=("Udvikler",)), adopt=theirs.locator)
+    change = only(run(t, [wanted], [theirs]))
+    assert change.adopts and "adopts a pre-existing entry" in change.why
+    plan = Plan("t1", {"flavour": "openldap", "base_dn": B}, "2026-12-01", changes=[change])
+    data = plan.as_dict()
+    assert [a["key"] for a in data["adoptions"]] == ["p-jhansen-old"]
+    text = render_text(data)
+    assert "adopts 1 existing entry" in text
+    assert "  = user  p-jhansen-old  uid=jhansen-old,ou=people  (jhansen-old)" in text

@@ -169,3 +169,19 @@ def test_a_render_error_in_a_block_scalar_is_on_its_line(tmp_path):
     with pytest.raises(TemplateError) as caught:
         title.render({"person": object()}, label="person p1")
     assert caught.value.problem.line == line_of(path, "person.titel")
+
+
+def test_a_username_is_never_one_another_attribute_holds_when_the_mapping_says_so(tmp_path):
+    """AD: no new sAMAccountName may be the user part of an existing userPrincipalName."""
+    from syncd.cycle import _names_in
+    from syncd.objects import Entry
+
+    text = SHIPPED.read_text(encoding="utf-8").replace(
+        "    max_length: 12\n", "    max_length: 12\n    unique_against: [userPrincipalName]\n")
+    path = tmp_path / "m.yaml"
+    path.write_text(text, encoding="utf-8")
+    found = [Entry("uid=a,dc=x", {"uid": ("Anne",)}),
+             Entry("cn=svc,dc=x", {"userPrincipalName": ("JensH@corp.example",)})]
+    assert _names_in(found, load_mapping(path)) == {"anne", "jensh"}
+    assert _names_in(found, load_mapping(SHIPPED)) == {"anne"}
+    assert "userPrincipalName" in load_mapping(path).read_attributes()

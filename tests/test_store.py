@@ -275,3 +275,10 @@ def test_numbers_where_text_belongs_are_refused_not_converted(store, tiny_org):
         ingest(store, tiny_org)
     assert [str(p) for p in info.value.problems] == [
         "org.json: id: persons 65: want text, got int 65 (quote it in YAML)"]
+
+
+
+def test_a_store_of_schema_3_is_upgraded_with_every_registry_row_kept(tmp_path):
+    from tests.store_env import upgrade_from_v3
+
+    upgrade_from_v3(f"sqlite:///{tmp_path / 'old.db'}")

@@ -16,6 +16,7 @@ import pytest
 from syncd.objects import Owned
 from syncd.store import Busy, open_store
 from syncd.testing.postgres import Postgres
+from tests.store_env import upgrade_from_v3
 from tests.sync_env import SyncEnv
 from tests.test_store import ingest
 from tests.test_store_failures import org_read_across_an_ingest
@@ -52,6 +53,10 @@ def test_ingest_and_the_delta_on_postgresql(url, tiny_org):
 
 def test_a_reader_without_lease_sees_one_ingest_whole_on_postgresql(url, tiny_org):
     assert org_read_across_an_ingest(url, tiny_org).person("p1").surname == "Ærø"
+
+
+def test_a_store_of_schema_3_is_upgraded_on_postgresql(url):
+    upgrade_from_v3(url)
 
 
 def test_registry_upsert_and_leases_on_postgresql(url):

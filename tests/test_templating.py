@@ -358,3 +358,13 @@ def test_loops_within_the_limits_work_and_each_render_has_its_own_budget():
               "{% for i in range(60000) %}{% endfor %}")
     assert render(source, items=["a", "b"]) == "1/22/2"
     assert render(source, items=[]) == "none"  # a second render: the budget is not shared
+
+
+@pytest.mark.parametrize(("last_day", "expected"), [
+    (None, "9223372036854775807"),  # open-ended: never expires
+    (date(2026, 11, 30), "134405568000000000"),  # 2026-12-01 00:00 UTC: the day after
+    ("2026-11-30", "134405568000000000"),
+    (date(1601, 1, 1), "864000000000"),  # one day after AD's epoch
+])
+def test_ad_account_expires_ends_access_after_the_last_day(last_day, expected):
+    assert render("{{ last_day | ad_account_expires }}", last_day=last_day) == expected

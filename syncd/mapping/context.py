@@ -32,6 +32,7 @@ def person_context(
         "engagements": active,
         "upcoming": upcoming,
         "engaged": bool(active or upcoming),
+        "last_day": _last_day(org, pid, [*active, *upcoming]),
         "primary": primary,
         "primary_unit": primary_unit,
         "units": org.units_of(pid),
@@ -46,6 +47,15 @@ def person_context(
         "is_manager": org.is_manager(pid),
         "managed_units": org.managed_units(pid),
     }
+
+
+def _last_day(org: OrgView, person_id: str, current: list[Any]) -> date | None:
+    """The last day of the engagements the person has now or is about to start (a
+    leaver: of those they had): the day access should end, None while one is open."""
+    engagements = current or [e for e in org.engagements(person_id)
+                              if e.valid_from is None or e.valid_from <= org.day]
+    ends = [e.valid_to for e in engagements]
+    return max(ends) if ends and None not in ends else None
 
 
 def _first(org: OrgView, owner: str, kind: str) -> str | None:

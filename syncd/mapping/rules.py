@@ -73,6 +73,7 @@ class CompiledMapping:
             *users.disabled_attributes,
             *(c.attribute for c in users.correlate),
             *([users.manager_attribute] if users.manager_attribute else []),
+            *users.username.unique_against,
         }
         for group in self.spec.groups:
             names |= {group.member_attribute, *group.attributes}

@@ -26,6 +26,9 @@ class UsernameRule(Model):
     numbered: str | None = Field(None, description="with n = 2, 3, ... when all are taken")
     max_length: int = Field(12, ge=3, le=64)
     forbidden: list[str] = Field(default_factory=list)
+    unique_against: list[str] = Field(
+        default_factory=list, description="other attributes whose values (the part before "
+        "any @) no new username may equal, in the whole target: AD's userPrincipalName")
 
 
 class Correlation(Model):

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
@@ -186,6 +186,20 @@ def isodate(value: date | str | None, fmt: str = "%Y-%m-%d") -> str:
     return when.strftime(fmt)
 
 
+AD_NEVER = "9223372036854775807"  # accountExpires: the account never expires
+_FILETIME_EPOCH = datetime(1601, 1, 1)
+
+
+def ad_account_expires(value: date | str | None) -> str:
+    """Active Directory's `accountExpires` for an account whose last day is `value`: the
+    start of the next day (UTC), in 100-nanosecond steps since 1601; never for None."""
+    if value is None or value == "":
+        return AD_NEVER
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    end = datetime(day.year, day.month, day.day) + timedelta(days=1)
+    return str((end - _FILETIME_EPOCH) // timedelta(microseconds=1) * 10)
+
+
 def first_word(value: Any) -> str:
     words = text_of(value).split()
     return words[0] if words else ""
@@ -205,6 +219,7 @@ FILTERS = {
     "isodate": isodate,
     "date": isodate,
     "first_word": first_word,
+    "ad_account_expires": ad_account_expires,
     "last_word": last_word,
 }
 

@@ -78,14 +78,17 @@ class _Differ:
         self.username_attribute, self.caps = username_attribute, capabilities
         self.key = capabilities.locator_key
         self.by_loc = {self.key(entry.locator): entry for entry in found}
-        self.by_id = {entry.anchor: entry for entry in found if entry.anchor}
+        usable = [entry for entry in found if not entry.protected]  # all that may be ours
+        self.protected = {self.key(entry.locator) for entry in found if entry.protected}
+        self.by_id = {entry.anchor: entry for entry in usable if entry.anchor}
         self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
-        for entry in found:
+        for entry in usable:
             for value in entry.get(anchor):
                 self.by_anchor[value].append(entry)
-        self.markers, self.marked = markers, _marked(found, markers, self.key)
+        self.markers, self.marked = markers, _marked(usable, markers, self.key)
         self.registered = {self.key(own.locator) for own in owned.values()
-                           if own.state != DELETED and own.locator}
+                           if own.state != DELETED and own.locator
+                           and self.key(own.locator) not in self.protected}
         self.out = Diff()
 
     def run(self) -> Diff:
@@ -113,7 +116,8 @@ class _Differ:
         ours = {self.key(e.locator): Ref(w.kind, w.key) for w in self.wanted
                 if (e := current[id(w)]) and w.rule != "containers"}
         for own in self.owned.values():
-            if own.state != DELETED and own.locator and self.key(own.locator) in self.by_loc:
+            if own.state != DELETED and own.locator and self.key(own.locator) in self.by_loc \
+                    and self.key(own.locator) not in self.protected:
                 ours.setdefault(self.key(own.locator), Ref(own.kind, own.key))
         for (kind, key), entry in self.marked.items():
             ours.setdefault(self.key(entry.locator), Ref(kind, key))
@@ -134,7 +138,12 @@ class _Differ:
                 self.wanted_at.setdefault(self.key(w.locator), (w.kind, w.key))
 
     def _current(self, w: Wanted) -> Entry | None:
-        """The entry that is this object now: registered, else adopted, else none."""
+        """The entry that is this object now: registered, else adopted, else none; never
+        a protected one."""
+        entry = self._found_for(w)
+        return None if entry is None or entry.protected else entry
+
+    def _found_for(self, w: Wanted) -> Entry | None:
         own = self.owned.get((w.kind, w.key))
         if w.kind == USER:
             if own and own.state != DELETED:
@@ -307,7 +316,7 @@ class _Differ:
                 self._register(kind, key, marked)
         for kind, key, locator in sorted(unwanted, key=lambda o: -self.caps.depth(o[2])):
             entry = self.by_loc.get(self.key(locator))
-            if entry is None or self._names_kept(entry):
+            if entry is None or entry.protected or self._names_kept(entry):
                 continue
             if kind == OU and self._has_children(entry.locator, deleting):
                 continue
@@ -358,12 +367,12 @@ class _Differ:
 
     def _add(self, action: Action, w: Wanted, locator: str | None,
              new_locator: str | None = None, changes: list[AttrChange] | None = None) -> None:
-        why = w.why
-        if w.adopt and not self.owned.get((w.kind, w.key)):
+        why, adopts = w.why, bool(w.adopt) and (w.kind, w.key) not in self.owned
+        if adopts:
             why = f"adopts a pre-existing entry (correlation); {why}"
         self.out.changes.append(Change(action, w.kind, w.key, locator, new_locator,
                                        changes or [], why=why, rule=w.rule, source=w.source,
-                                       username=w.username))
+                                       username=w.username, adopts=adopts))
 
 
 def _marked(found: list[Entry], markers: Markers, key: Callable[[str], str]

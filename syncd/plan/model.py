@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from syncd.errors import Problem
-from syncd.objects import Ref, Values
+from syncd.objects import Values
 
 # 2.0: objects are known by (kind, key); `locator`/`new_locator` say where (a DN, an id),
 # and where the locator is a DN `dn`/`new_dn` say so as in 1.0.
@@ -93,10 +93,7 @@ class Change:
     rule: str = ""
     source: str = ""
     username: str | None = None
-
-    @property
-    def ref(self) -> Ref:
-        return Ref(self.kind, self.key)
+    adopts: bool = False  # takes over an entry syncd did not make (a correlation rule)
 
     @property
     def label(self) -> str:
@@ -112,6 +109,7 @@ class Change:
             "locator": self.locator,
             "new_locator": self.new_locator,
             "username": self.username,
+            "adopts": self.adopts,
             "why": self.why,
             "rule": self.rule,
             "source": self.source,
@@ -184,6 +182,8 @@ class Plan:
             "managed": self.managed,
             "foreign": self.foreign,
             "changes": [self._change_dict(change) for change in self.changes],
+            "adoptions": [self._change_dict(change) for change in self.changes
+                          if change.adopts],
             "summary": self.summary(),
             "guards": [guard.as_dict() for guard in self.guards],
             "errors": self.errors,

@@ -24,6 +24,7 @@ def render_text(plan: dict[str, Any], applied: bool = False) -> str:
     if used:
         lines.append("legend: " + "  ".join(f"{a.symbol} {a.word}" for a in used))
     lines.append("")
+    lines += _adoptions(plan.get("adoptions", []), base)
     for change in plan["changes"]:
         lines += _change(change, base)
     for problem in plan["errors"]:
@@ -52,6 +53,18 @@ def _short(dn: str | None, base: str) -> str:
         return dn or ""
     suffix = "," + norm_dn(base)
     return dn[: len(dn) - len(suffix)] if norm_dn(dn).endswith(suffix) else dn
+
+
+def _adoptions(adoptions: list[dict[str, Any]], base: str) -> list[str]:
+    """Entries syncd did not make that a correlation rule takes over: listed first, so
+    that they are reviewed before the first apply (their changes follow below)."""
+    if not adoptions:
+        return []
+    lines = [f"adopts {len(adoptions)} existing entr{'y' if len(adoptions) == 1 else 'ies'} "
+             "(not made by syncd; matched by a correlation rule; review before applying):"]
+    lines += [f"  = {a['kind']:<5} {a['key']}  {_short(a['locator'], base)}"
+              f"  ({a['username']})" for a in adoptions]
+    return [*lines, ""]
 
 
 def _change(change: dict[str, Any], base: str) -> list[str]:

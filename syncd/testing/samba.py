@@ -35,13 +35,13 @@ import ssl
 import subprocess
 import tempfile
 import time
-import weakref
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Self
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
+
+from syncd.testing.server import LOG_TAIL_LINES, ServerProcess
 
 REALM = "TEST.LOCAL"
 DOMAIN = "TEST"
@@ -54,7 +54,6 @@ LDAP_PORT, LDAPS_PORT, KERBEROS_PORT = 389, 636, 88
 INSTALL_HINT = "run scripts/install-test-deps as root"
 
 _SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
-_LOG_TAIL_LINES = 40
 _CERT_DAYS = 3650
 # Debian packages a DC needs beyond `samba` (only recommended by it), and a file of each.
 _DC_PARTS = (
@@ -86,7 +85,7 @@ def _run(command: list[str], what: str) -> None:
     result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, check=False)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).decode(errors="replace").strip()
-        tail = "\n".join(output.splitlines()[-_LOG_TAIL_LINES:])
+        tail = "\n".join(output.splitlines()[-LOG_TAIL_LINES:])
         raise RuntimeError(f"{what} failed with exit status {result.returncode}:\n{tail}")
 
 
@@ -267,13 +266,7 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     _wait_for_group(process.pid, 5.0)
 
 
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    """Last-resort cleanup so a forgotten DC does not hold the fixed ports after the run."""
-    if process.poll() is None:
-        _kill_group(process)
-
-
-class SambaDC:
+class SambaDC(ServerProcess):
     """One Samba AD DC for the domain TEST.LOCAL (DC=test,DC=local) on 127.0.0.1.
 
     `directory` holds `dc/` (the copy of the provisioned domain that samba runs on) and
@@ -292,6 +285,8 @@ class SambaDC:
     admin_dn = f"CN=Administrator,CN=Users,{BASE_DN}"
     admin_upn = f"Administrator@{REALM.lower()}"
     admin_password = ADMIN_PASSWORD
+    log_name = "samba.log"
+    poll_interval = 0.1
 
     def __init__(
         self,
@@ -301,18 +296,10 @@ class SambaDC:
         stop_timeout: float = 10.0,
         lock_timeout: float = 600.0,
     ) -> None:
-        self._owns_directory = directory is None
-        self.directory = Path(
-            tempfile.mkdtemp(prefix="syncd-samba-") if directory is None else directory
-        ).resolve()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
+        super().__init__(directory, prefix="syncd-samba-", start_timeout=start_timeout,
+                         stop_timeout=stop_timeout)
         self.lock_timeout = lock_timeout
         self._holds_lock = False
-        self._process: subprocess.Popen[bytes] | None = None
-        self._finalizer: weakref.finalize | None = None
-        self._log_file: IO[bytes] | None = None
 
     @property
     def dc_dir(self) -> Path:
@@ -322,18 +309,6 @@ class SambaDC:
     def ca_file(self) -> Path:
         """The CA that signed the DC's LDAPS certificate: what clients must trust."""
         return self.dc_dir / "tls" / "ca.pem"
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "samba.log"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -353,27 +328,6 @@ class SambaDC:
             raise
         return self
 
-    def stop(self, timeout: float | None = None) -> None:
-        """SIGTERM and wait for samba and its prefork children, which close their
-        listening sockets after the parent has exited; SIGKILL them all after the timeout."""
-        process, self._process = self._process, None
-        if process is not None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            timeout = self.stop_timeout if timeout is None else timeout
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-            if not _wait_for_group(process.pid, timeout):
-                _kill_group(process)
-            if self._finalizer is not None:
-                self._finalizer.detach()
-                self._finalizer = None
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
     def reset(self) -> None:
         """Back to the freshly provisioned domain: stop, copy the template again, start."""
         self.stop()
@@ -381,26 +335,9 @@ class SambaDC:
         self.start()
 
     def close(self) -> None:
-        """Stop, let other processes run a DC, and remove the directory if this object made it."""
-        self.stop()
+        """Stop, remove the directory if this object made it, and let other processes run a DC."""
+        super().close()
         self._release_lock()
-        if self._owns_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()  # __exit__ is not called when __enter__ fails
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
@@ -441,7 +378,7 @@ class SambaDC:
             )
         if not self.dc_dir.exists():
             self._copy_template()
-        log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log_offset = self._log_size()
         self._spawn(samba)
         self._wait_until_ready(log_offset)
 
@@ -457,51 +394,32 @@ class SambaDC:
         (self.dc_dir / "etc" / "smb.conf").write_text(_smb_conf(self.dc_dir))
 
     def _spawn(self, samba: str) -> None:
-        if self._log_file is None:
-            self._log_file = self.log_path.open("ab")
         # -i: foreground, a child we can signal and wait for, logging to its stdout. Its own
         # session, so that its prefork children can be killed with it if it hangs.
-        self._process = subprocess.Popen(
-            [samba, "-i", "-s", str(self.dc_dir / "etc" / "smb.conf")],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            cwd=self.dc_dir,
-            start_new_session=True,
-        )
-        self._finalizer = weakref.finalize(self, _terminate, self._process)
+        self._spawn_process([samba, "-i", "-s", str(self.dc_dir / "etc" / "smb.conf")],
+                            cwd=self.dc_dir, new_session=True)
 
-    def _wait_until_ready(self, log_offset: int) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            status = self._process.poll()
-            if status is not None:
-                self.stop()
-                raise RuntimeError(self._failure(f"exited with status {status}", log_offset))
-            try:
-                self.connection(receive_timeout=2).unbind()
-                return
-            except LDAPException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    self._failure(f"did not answer within {self.start_timeout:g} s", log_offset)
-                )
-            time.sleep(0.1)
-
-    def _failure(self, what: str, log_offset: int) -> str:
-        if self._log_file is not None:
-            self._log_file.flush()
+    def _halt(self, process: subprocess.Popen[bytes], timeout: float) -> None:
+        """SIGTERM and wait for samba and its prefork children, which close their
+        listening sockets after the parent has exited; SIGKILL them all after the timeout."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
-            with self.log_path.open("rb") as log:
-                log.seek(log_offset)
-                lines = log.read().decode(errors="replace").strip().splitlines()
-        except FileNotFoundError:
-            lines = []
-        tail = "\n".join(lines[-_LOG_TAIL_LINES:]) or "(empty)"
-        return (
-            f"Samba AD DC on {self.url} {what} (no verified LDAPS bind as {self.admin_upn}); "
-            f"the end of its log {self.log_path}:\n{tail}"
-        )
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+        if not _wait_for_group(process.pid, timeout):
+            _kill_group(process)
+
+    # Last-resort cleanup too, so a forgotten DC does not hold the fixed ports after the run.
+    _kill = staticmethod(_kill_group)
+
+    def _answers(self) -> bool:
+        try:
+            self.connection(receive_timeout=2).unbind()
+        except LDAPException:
+            return False
+        return True
+
+    def _describe_failure(self, what: str) -> str:
+        return f"Samba AD DC on {self.url} {what} (no verified LDAPS bind as {self.admin_upn})"

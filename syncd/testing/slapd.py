@@ -22,15 +22,14 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
-import weakref
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import Self
 from urllib.parse import quote
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
+
+from syncd.testing.server import ServerProcess
 
 SCHEMA_DIR = Path("/etc/ldap/schema")
 MODULE_DIR = Path("/usr/lib/ldap")
@@ -73,14 +72,7 @@ def _ldif(*entries: list[tuple[str, str]]) -> str:
     return "\n".join("\n".join(_ldif_line(a, v) for a, v in entry) + "\n" for entry in entries)
 
 
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    """Last-resort cleanup so a forgotten server does not outlive the test run."""
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-
-
-class Slapd:
+class Slapd(ServerProcess):
     """One slapd process with its own config, database and port.
 
     The directory is created (under the system temp dir) when none is given and then
@@ -92,6 +84,9 @@ class Slapd:
     password, or SASL EXTERNAL over `ldapi_url` as the current user, for cn=config.
     Anonymous users may read everything but userPassword, as on a typical server.
     """
+
+    log_name = "slapd.log"  # errors only: slapd runs with `-d none`
+    poll_interval = 0.02
 
     def __init__(
         self,
@@ -105,23 +100,15 @@ class Slapd:
     ) -> None:
         if not suffix.lower().startswith("dc="):
             raise ValueError(f"suffix must start with dc=..., got {suffix!r}")
-        self._owns_directory = directory is None
-        self.directory = Path(
-            tempfile.mkdtemp(prefix="slapd-") if directory is None else directory
-        ).resolve()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(directory, prefix="slapd-", start_timeout=start_timeout,
+                         stop_timeout=stop_timeout)
         self.base_dn = suffix
         self.admin_dn = f"cn=admin,{suffix}"
         self.admin_password = admin_password
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
         self._port_fixed = port is not None
         self._port = port if port is not None else free_port()
         self._has_started = False  # after a first start the port is kept, never re-chosen
         self._socket_dir: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._finalizer: weakref.finalize | None = None
-        self._log_file: IO[bytes] | None = None
 
     # -- addresses -------------------------------------------------------------------
 
@@ -148,19 +135,6 @@ class Slapd:
     def ldapi_url(self) -> str:
         return "ldapi://" + quote(str(self.socket_path), safe="")
 
-    @property
-    def log_path(self) -> Path:
-        """slapd's stderr (errors only: it runs with `-d none`), appended to on each start."""
-        return self.directory / "slapd.log"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> Self:
@@ -171,7 +145,7 @@ class Slapd:
         if not (self.directory / ".configured").exists():
             self._configure()
         for attempt in range(3):
-            log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            log_offset = self._log_size()
             self._spawn(slapd)
             try:
                 self._wait_until_ready(log_offset)
@@ -185,24 +159,6 @@ class Slapd:
             return self
         raise AssertionError("unreachable")
 
-    def stop(self, timeout: float | None = None) -> None:
-        """SIGTERM and wait (slapd flushes and closes the database); SIGKILL after timeout."""
-        process, self._process = self._process, None
-        if process is not None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(self.stop_timeout if timeout is None else timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            if self._finalizer is not None:
-                self._finalizer.detach()
-                self._finalizer = None
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
     def restart(self) -> None:
         """Stop and start again on the same port with the same data."""
         self.stop()
@@ -210,23 +166,10 @@ class Slapd:
 
     def close(self) -> None:
         """Stop, and remove whatever this object created in temp dirs."""
-        self.stop()
+        super().close()
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
-        if self._owns_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
@@ -389,60 +332,45 @@ class Slapd:
             raise RuntimeError(f"{name} failed with exit status {result.returncode}: {output}")
 
     def _spawn(self, slapd: str) -> None:
-        socket_path = self.socket_path
-        socket_path.unlink(missing_ok=True)
-        if self._log_file is None:
-            self._log_file = self.log_path.open("ab")
+        self.socket_path.unlink(missing_ok=True)
         # `-d none` keeps slapd in the foreground (a child we can signal and wait for) and
         # logs only its errors; no -u/-g, so it runs as whoever runs the tests.
-        self._process = subprocess.Popen(
+        self._spawn_process(
             [slapd, "-d", "none", "-F", str(self.directory / "slapd.d"),
              "-h", f"{self.url}/ {self.ldapi_url}"],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=self._log_file,
             cwd=self.directory,
         )  # fmt: skip
-        self._finalizer = weakref.finalize(self, _terminate, self._process)
 
-    def _wait_until_ready(self, log_offset: int) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            status = self._process.poll()
-            if status is not None:
-                self.stop()
-                if b"errno=98" in self._log_since(log_offset):
-                    raise _PortInUse
-                raise RuntimeError(self._failure(f"exited with status {status}", log_offset))
-            # A new Server each time: ldap3 marks a refused address unavailable for 5 s.
-            server = ldap3.Server(self.url, get_info=ldap3.NONE, connect_timeout=1)
+    def _halt(self, process: subprocess.Popen[bytes], timeout: float) -> None:
+        """SIGTERM and wait (slapd flushes and closes the database); SIGKILL after timeout."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
             try:
-                with ldap3.Connection(server, auto_bind=True, receive_timeout=2) as connection:
-                    if connection.search("", "(objectClass=*)", ldap3.BASE, attributes=["+"]):
-                        return
-            except LDAPException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    self._failure(f"did not answer within {self.start_timeout:g} s", log_offset)
-                )
-            time.sleep(0.02)
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._kill(process)
 
-    def _log_since(self, offset: int) -> bytes:
-        if self._log_file is not None:
-            self._log_file.flush()
+    @staticmethod
+    def _kill(process: subprocess.Popen[bytes]) -> None:
+        process.kill()
+        process.wait()
+
+    def _answers(self) -> bool:
+        # A new Server each time: ldap3 marks a refused address unavailable for 5 s.
+        server = ldap3.Server(self.url, get_info=ldap3.NONE, connect_timeout=1)
         try:
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                return log.read()
-        except FileNotFoundError:
-            return b""
+            with ldap3.Connection(server, auto_bind=True, receive_timeout=2) as connection:
+                return bool(connection.search("", "(objectClass=*)", ldap3.BASE, attributes=["+"]))
+        except LDAPException:
+            return False
 
-    def _failure(self, what: str, log_offset: int) -> str:
-        log = self._log_since(log_offset).decode(errors="replace").strip() or "(empty)"
-        return f"slapd on {self.url} {what}; its output ({self.log_path}):\n{log}"
+    def _exit_error(self, status: int, log_offset: int) -> Exception:
+        if b"errno=98" in self._log_since(log_offset):
+            return _PortInUse()
+        return super()._exit_error(status, log_offset)
+
+    def _describe_failure(self, what: str) -> str:
+        return f"slapd on {self.url} {what}"
 
 
 class _PortInUse(Exception):
