@@ -188,9 +188,11 @@ def plan_target(config: Config, store: Store, org: OrgView, target_config: Targe
 
 def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
           target: Target, mapping: CompiledMapping, guard_limits: Limits) -> Planned:
+    caps = target.capabilities
+    if problems := mapping.reference_problems(caps.references):
+        raise ConfigError(problems)
     found = target.read(mapping.read_attributes())
     registry = store.accounts(target_config.name)
-    caps = target.capabilities
     desired = _desired(org, mapping, target_config, store, registry, found, caps)
     result = diff(desired.objects, found, registry, anchor=mapping.anchor,
                   username_attribute=mapping.username_attribute,
@@ -445,9 +447,10 @@ def apply_plan(planned: Planned, store: Store, day: date,
                      outcome.stopped)
             break
         _apply_resolved(planned, store, day, outcome, locations, planned_change, lease)
-    while not outcome.stopped and (later := locations.later()):
-        for follow_up in later:
-            _apply_resolved(planned, store, day, outcome, locations, follow_up, lease)
+    for follow_up in [] if outcome.stopped else locations.later():
+        if should_stop():  # the rest waits for the next cycle's plan
+            break
+        _apply_resolved(planned, store, day, outcome, locations, follow_up, lease)
     store.save_accounts(_settled(planned, day))
     return outcome
 
@@ -474,10 +477,10 @@ def _apply_resolved(planned: Planned, store: Store, day: date, outcome: Outcome,
         log.info("%s: %s waits for its members' entries", planned.plan.target,
                  planned_change.label)
         return
+    lease.check()
     if _nothing_left(change):
         locations.landed(change, None)  # nothing to write now; its follow-up may have
         return
-    lease.check()
     anchor, refusal = _apply_one(planned, store, change, day, outcome)
     if refusal is None or (change.new_locator and not isinstance(refusal, MoveRefused)):
         locations.landed(change, anchor)  # a move lands even if its modify is refused
@@ -512,6 +515,8 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
     elif _registered(change):
         account = _account(planned, change, day, anchor=anchor)
     store.record(entry, account, forget)
+    if account is not None:  # a follow-up of this object builds on what just landed
+        planned.registry[(account.kind, account.key)] = account
     outcome.applied.append(change)
     return anchor, None
 

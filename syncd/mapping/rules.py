@@ -54,6 +54,8 @@ class CompiledMapping:
     disabled_attributes: dict[str, Template]
     groups: tuple[CompiledGroup, ...]
     ou_rdn: Template | None
+    # (attribute, where in the file, line): the attributes syncd fills with references
+    references: tuple[tuple[str, str, int | None], ...] = ()
 
     @property
     def username_attribute(self) -> str:
@@ -62,6 +64,16 @@ class CompiledMapping:
     @property
     def anchor(self) -> str:
         return self.spec.users.anchor
+
+    def reference_problems(self, references: frozenset[str]) -> list[Problem]:
+        """Attributes the mapping fills with references (members, a manager) that the
+        target does not hold as references: there a member added by hand would not be
+        told from ours, and every cycle would rewrite them."""
+        taken = ", ".join(sorted(references)) or "none"
+        return [Problem(self.file, line, path,
+                        f"{name!r} does not hold references in this target (it takes "
+                        f"members and managers in: {taken})")
+                for name, path, line in self.references if name.lower() not in references]
 
     def read_attributes(self) -> set[str]:
         """Every attribute syncd needs to read back to compare or correlate."""
@@ -177,10 +189,20 @@ class _Compiler:
             ),
             groups=tuple(self._group(rule, ("groups", i)) for i, rule in enumerate(spec.groups)),
             ou_rdn=self.template(spec.ou_tree.rdn, ("ou_tree", "rdn")) if spec.ou_tree else None,
+            references=self._references(spec),
         )
         if self.problems:
             raise ConfigError(self.problems)
         return compiled
+
+    def _references(self, spec: MappingFile) -> tuple[tuple[str, str, int | None], ...]:
+        paths: list[tuple[str, DataPath]] = [
+            (rule.member_attribute, ("groups", i, "member_attribute"))
+            for i, rule in enumerate(spec.groups)]
+        if spec.users.manager_attribute:
+            paths.append((spec.users.manager_attribute, ("users", "manager_attribute")))
+        return tuple((name, format_path(path), self.doc.text_line(path) or
+                      self.doc.text_line(path[:-1])) for name, path in paths)
 
     def _group(self, rule: GroupRule, path: DataPath) -> CompiledGroup:
         return CompiledGroup(

@@ -188,16 +188,10 @@ class _Differ:
                              "own is there; left alone")
             return
         changes = self._attributes(w, cur)
-        if not new and not changes and not self._lifecycle(w):
+        if not new and not changes:  # a state change that writes nothing: `_settled`'s
             self.out.in_sync.append((w, cur))
             return
         self._add(self._action(w, new), w, cur.locator, new, changes)
-
-    def _lifecycle(self, w: Wanted) -> bool:
-        """A disable or enable is a change even where it writes nothing (a target whose
-        mapping marks no attribute): the plan shows it and the guards count it."""
-        own = self.owned.get((w.kind, w.key))
-        return own is not None and {own.state, w.state} == {ACTIVE, DISABLED}
 
     def _new_locator(self, w: Wanted, cur: Entry) -> str | None:
         if not self.caps.moves or not w.locator:

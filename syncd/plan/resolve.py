@@ -35,6 +35,7 @@ class Locations:
         self._missing: set[Key] = set()  # refused creates: not there at all
         self._waiting: dict[Key, list[AttrChange]] = {}  # per change: what it could not name
         self._later: list[Change] = []
+        self._settling = False  # applying follow-ups: what cannot be named now waits a cycle
 
     def resolve(self, ref: Ref) -> str | None:
         """Where the object is now; else, for one still to be created where its mapping
@@ -47,15 +48,19 @@ class Locations:
         return ref.shown
 
     def refused(self, change: Change) -> None:
-        """A change the target refused: a refused create leaves no object to name."""
-        self._waiting.pop((change.kind, change.key), None)
+        """A change the target refused (or one not made at all): a create that did not
+        happen leaves no object to name."""
+        which = (change.kind, change.key)
+        self._waiting.pop(which, None)
+        self._creating.discard(which)
         if change.action is Action.CREATE:
-            self._missing.add((change.kind, change.key))
+            self._missing.add(which)
 
     def landed(self, change: Change, anchor: str | None) -> None:
         """A change the target carried out; `anchor` is the id it gave a created object
         (where a target's locators are its ids, that is the locator too)."""
         which = (change.kind, change.key)
+        self._creating.discard(which)
         if change.action is Action.DELETE:
             self._where.pop(which, None)
         elif where := change.new_locator or change.locator or anchor:
@@ -68,7 +73,9 @@ class Locations:
                                       username=change.username))
 
     def later(self) -> list[Change]:
-        """Follow-ups of landed changes: the references they could not name then."""
+        """Follow-ups of landed changes: the references they could not name then. Called
+        once every planned change was tried; a follow-up gets no follow-up of its own."""
+        self._settling = True
         later, self._later = self._later, []
         return later
 
@@ -79,12 +86,12 @@ class Locations:
         attributes = [a for a, _ in resolved]
         waiting = [AttrChange(a.name, (), wanted, multi=a.multi, sensitive=a.sensitive)
                    for a, wanted in resolved if wanted]
-        if waiting:
+        if waiting and not self._settling:
             self._waiting[(change.kind, change.key)] = waiting
         if change.action is Action.CREATE:
             if any(a.multi and planned.after and not a.after and not wanted
                    for (a, wanted), planned in zip(resolved, change.attributes, strict=True)):
-                self._waiting.pop((change.kind, change.key), None)
+                self.refused(change)  # not made this cycle: nothing may wait for it
                 return None
             return replace(change, attributes=attributes)
         return replace(change, attributes=[a for a in attributes if a.changed])
@@ -102,8 +109,7 @@ class Locations:
             text = self.resolve(value) if isinstance(value, Ref) else value
             if text is not None:
                 after.append(spelt.get(self._key(text), text))
-            elif isinstance(value, Ref) and (value.kind, value.key) in self._creating \
-                    and (value.kind, value.key) not in self._missing:
+            elif isinstance(value, Ref) and (value.kind, value.key) in self._creating:
                 waiting.append(value)
         return replace(change, before=before, after=_unique(after)), tuple(waiting)
 
