@@ -158,8 +158,10 @@ class Planned:
 
     def locations(self) -> Locations:
         """Where our objects are as the plan found them; kept as the apply goes."""
+        caps = self.target.capabilities
         creating = [(c.kind, c.key) for c in self.plan.changes if c.action is Action.CREATE]
-        return Locations(self.diff.located, self.target.capabilities.locator_key, creating)
+        return Locations(self.diff.located, caps.locator_key, creating,
+                         must_exist=caps.references_must_exist)
 
 
 def limits(config: Config, allow_deletes: int | None = None,

@@ -77,11 +77,14 @@ class Capabilities:
     locator (an LDAP rename); without it a locator is fixed for life. `references`: the
     attributes (lower case) whose values name other objects (member, manager), diffed as
     `Ref`s. `locator_key`: a locator spelt for comparison (a DN without case and
-    escapes)."""
+    escapes). `references_must_exist`: the target refuses a reference to an object
+    that is not there yet (AD's manager, a SCIM member): one made later in the same
+    cycle is added once it exists, never named ahead of it."""
 
     containers: bool = False
     moves: bool = False
     references: frozenset[str] = frozenset()
+    references_must_exist: bool = False
     locator_key: Callable[[str], str] = same_locator
     depth: Callable[[str], int] = no_depth
     parent: Callable[[str], str] = no_parent

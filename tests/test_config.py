@@ -351,10 +351,9 @@ def test_good_bind_names_pass(tmp_path, bind_dn):
 
 @pytest.mark.parametrize("bind_dn", ["svc-syncd@example.org",
                                      "CN=Svc Syncd,OU=Service Accounts,DC=corp,DC=example"])
-def test_active_directory_is_refused_until_supported_but_its_keys_are_checked(tmp_path,
-                                                                               bind_dn):
-    [problem] = problems_of(with_target_keys(tmp_path, flavour="ad", bind_dn=bind_dn))
-    assert "flavour ad (Active Directory) is not supported by this version" in problem
+def test_active_directory_binds_with_a_dn_or_a_user_principal_name(tmp_path, bind_dn):
+    config = load_config(with_target_keys(tmp_path, flavour="ad", bind_dn=bind_dn))
+    assert config.targets[0].bind_dn == bind_dn
 
 
 @pytest.mark.parametrize("url", ["ldap://cn=admin:s3cret@127.0.0.1:389",

@@ -188,3 +188,21 @@ def test_a_member_created_in_the_same_cycle_is_named_by_the_id_it_was_given():
         AttrChange("members", (), (Ref("user", "p1", "", "alice"),), multi=True)])
     change = locations.concrete(group)
     assert change is not None and change.attributes[0].after == ("id-17",)
+
+
+@pytest.mark.parametrize(("must_exist", "on_create", "later"), [
+    (False, (user_dn("m"),), []),  # slapd takes the manager's DN ahead of its entry
+    (True, (), [(user_dn("m"),)]),  # AD refuses it: a follow-up adds it once m exists
+])
+def test_a_reference_to_an_entry_made_later_waits_where_the_target_wants_it_to_exist(
+        must_exist, on_create, later):
+    manager = Ref("user", "m", norm_dn(user_dn("m")), user_dn("m"))
+    locations = Locations({}, norm_dn, [("user", "a"), ("user", "m")], must_exist=must_exist)
+    create = Change(Action.CREATE, "user", "a", user_dn("a"), attributes=[
+        AttrChange("manager", (), (manager,))])
+    made = locations.concrete(create)
+    assert made is not None and made.attributes[0].after == on_create
+    locations.landed(made, None)
+    locations.landed(Change(Action.CREATE, "user", "m", user_dn("m")), None)
+    follow_ups = [locations.concrete(c) for c in locations.later()]
+    assert [c.attributes[0].after for c in follow_ups if c] == later

@@ -22,7 +22,8 @@ from syncd.config import LdapTarget
 from syncd.errors import ObjectRejected, TargetUnavailable
 from syncd.objects import Entry
 from syncd.plan.model import Action, AttrChange, Change
-from syncd.targets.ldap.directory import LdapDirectory, _guid
+from syncd.targets.ldap.ad import object_guid as _guid
+from syncd.targets.ldap.directory import LdapDirectory
 from syncd.testing.slapd import Slapd, free_port
 
 pytestmark = pytest.mark.slapd

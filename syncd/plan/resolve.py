@@ -28,9 +28,10 @@ class Locations:
     a follow-up that adds it once the change and the object it names have landed."""
 
     def __init__(self, found: dict[Key, str], locator_key: Callable[[str], str],
-                 creating: Iterable[Key] = ()):
+                 creating: Iterable[Key] = (), *, must_exist: bool = False):
         self._where = dict(found)
         self._key = locator_key
+        self._must_exist = must_exist
         self._creating = set(creating)
         self._missing: set[Key] = set()  # refused creates: not there at all
         self._waiting: dict[Key, list[AttrChange]] = {}  # per change: what it could not name
@@ -39,11 +40,12 @@ class Locations:
 
     def resolve(self, ref: Ref) -> str | None:
         """Where the object is now; else, for one still to be created where its mapping
-        places it (a DN), that place; None for one that does not exist (yet)."""
+        places it (a DN), that place, unless the target wants it to exist first; None
+        for one that does not exist (yet)."""
         which = (ref.kind, ref.key)
         if which in self._where:
             return self._where[which]
-        if which in self._missing or not ref.where:
+        if which in self._missing or not ref.where or self._must_exist:
             return None
         return ref.shown
 

@@ -1,5 +1,9 @@
 """An LDAP directory (OpenLDAP or Active Directory) as a target, through ldap3.
 
+What differs between servers (anchor, DN-valued attributes, page size, how a user is
+created, userAccountControl) is the `Flavour`'s (`flavour`, `ad`); this module speaks LDAP.
+`url` may list several servers (domain controllers): the first that answers is used.
+
 Every ldap3 exception is translated here: a refusal by the server of
 one operation becomes ObjectRejected and the connection stays usable for the next
 change; anything that means the server cannot be used (refused connection, TLS or bind
@@ -34,7 +38,6 @@ import logging
 import math
 import socket
 import ssl
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -53,16 +56,27 @@ from ldap3.core.exceptions import (
     LDAPNoSuchObjectResult,
     LDAPOperationResult,
     LDAPResponseTimeoutError,
+    LDAPServerPoolExhaustedError,
     LDAPSessionTerminatedByServerError,
     LDAPStartTLSError,
 )
 from ldap3.core.results import RESULT_INVALID_CREDENTIALS
 
 from syncd.errors import BindRefused, InvalidDn, MoveRefused, ObjectRejected, TargetUnavailable
-from syncd.objects import Capabilities, Entry, Values, norm_dn, parent_dn, rdn, rdn_values, split_dn
+from syncd.objects import Capabilities, Entry, norm_dn, parent_dn, rdn, rdn_values, split_dn
 from syncd.plan.model import Action, AttrChange, Change
 from syncd.retry import policy
+from syncd.targets.ldap.ad import ActiveDirectory
 from syncd.targets.ldap.config import LdapTarget
+from syncd.targets.ldap.flavour import (
+    DN_ATTRIBUTES,
+    Flavour,
+    Modifications,
+    OpenLdap,
+    RawAttrs,
+    text,
+    texts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +86,6 @@ T = TypeVar("T")
 # `account` entries too, an OU is only empty when nothing at all is below it, and a
 # mapping may use any group class.
 FILTER = "(objectClass=*)"
-ANCHORS = {"openldap": "entryUUID", "ad": "objectGUID"}
 BACKOFF = 0.2  # seconds before the first retry; doubles each time
 MAX_BACKOFF = 10.0
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
@@ -86,6 +99,7 @@ CONNECTION_ERRORS = (
     LDAPResponseTimeoutError,
     LDAPStartTLSError,
     LDAPCertificateError,
+    LDAPServerPoolExhaustedError,  # every listed server is down
     OSError,
 )
 # Result codes that say the session, not the object, is the problem.
@@ -97,9 +111,8 @@ SESSION_RESULTS = {
     "unavailable",
 }
 SEARCH_RESULT_ENTRY = 4  # LDAPMessage protocolOp tag
-# Attributes whose values are DNs: references to other entries, compared without case or
-# spacing differences.
-DN_ATTRIBUTES = frozenset({"member", "uniquemember", "manager", "owner", "seealso", "secretary"})
+# A simple bind refused because the connection is not encrypted (AD's default).
+NEEDS_TLS = {"strongerAuthRequired", "confidentialityRequired"}
 
 
 def _depth(dn: str) -> int:
@@ -112,6 +125,10 @@ CAPABILITIES = Capabilities(containers=True, moves=True, references=DN_ATTRIBUTE
                             locator_key=norm_dn, depth=_depth, parent=parent_dn)
 
 
+def flavour_of(config: LdapTarget) -> Flavour:
+    return ActiveDirectory(config) if config.flavour == "ad" else OpenLdap()
+
+
 class LdapDirectory:
     """The `Target` for an LDAP server: `read` the managed entries, `apply` one change."""
 
@@ -122,8 +139,12 @@ class LdapDirectory:
         self.name = config.name
         self._config = config
         self._password = password
-        self._page_size = page_size
-        self._anchor = ANCHORS[config.flavour]
+        self._flavour = flavour_of(config)
+        self._page_size = min(page_size, self._flavour.page_size_limit)
+        self._anchor = self._flavour.anchor
+        self.capabilities = replace(
+            CAPABILITIES, references=self._flavour.references,
+            references_must_exist=self._flavour.references_must_exist)
         self._connection: ldap3.Connection | None = None
 
     # -- Target ----------------------------------------------------------------------
@@ -131,8 +152,9 @@ class LdapDirectory:
     def read(self, attributes: Iterable[str]) -> list[Entry]:
         """Every user, group and OU below base_dn, keyed by the caller's attribute names.
 
-        Values are UTF-8 text (undecodable bytes replaced), objectGUID the UUID string.
-        An attribute an entry lacks is absent from its `attrs`.
+        Values are UTF-8 text (undecodable bytes replaced), objectGUID the UUID string,
+        as the flavour presents them. An attribute an entry lacks is absent from its
+        `attrs`. Entries the `protected` keys name come back `protected`.
         """
         names: dict[str, str] = {}  # lower-case -> the caller's spelling
         for name in [*attributes, "objectClass"]:
@@ -148,8 +170,7 @@ class LdapDirectory:
         """Carry out one change; for a create on AD, return the new objectGUID."""
         dn = _dn(change)
         if change.action is Action.CREATE:
-            self._add(dn, change)
-            return self._read_anchor(dn) if self._config.flavour == "ad" else None
+            return self._flavour.create(self, dn, change)
         if change.action is Action.DELETE:
             self._run(
                 dn,
@@ -165,9 +186,7 @@ class LdapDirectory:
                 raise MoveRefused(str(exc)) from exc
             attribute_changes = _after_rename(attribute_changes, dn, change.new_locator)
             dn = change.new_locator
-        modifications = _modifications(attribute_changes)
-        if modifications:
-            self._modify(dn, modifications)
+        self._flavour.modify(self, dn, change, attribute_changes)
         return None
 
     def close(self) -> None:
@@ -181,18 +200,41 @@ class LdapDirectory:
     def _search(
         self, connection: ldap3.Connection, requested: list[str], names: dict[str, str]
     ) -> list[Entry]:
-        """One paged subtree search. Not ldap3's paged_search generator: it ends quietly
-        on a page that fails with sizeLimitExceeded/timeLimitExceeded, and a truncated
-        read must never look like deleted entries."""
-        base = self._config.base_dn
+        """Every entry below the base, its values completed by the flavour."""
         anchor = self._anchor.lower()
-        to_anchor = _guid if self._config.flavour == "ad" else _text
+        fetch = partial(self._values, connection)
+        protected = self._protected(connection)
         entries: list[Entry] = []
+        for page in self._pages(connection, FILTER, requested):
+            for response in page:
+                dn = response["dn"]
+                raw = self._flavour.complete(fetch, dn, response["raw_attributes"])
+                attrs: dict[str, tuple[str, ...]] = {}
+                entry_anchor = None
+                for name, values in raw.items():
+                    lowered = name.lower()
+                    if lowered == anchor:
+                        entry_anchor = self._flavour.decode_anchor(values[0])
+                        if lowered in names:
+                            attrs[names[lowered]] = (entry_anchor,)
+                    elif lowered in names:
+                        attrs[names[lowered]] = tuple([text(value) for value in values])
+                entries.append(Entry(dn, attrs, entry_anchor, protected=protected(dn)))
+        return entries
+
+    def _pages(
+        self, connection: ldap3.Connection, search_filter: str, requested: list[str]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """A paged subtree search below the base, a page of search entries at a time.
+        Not ldap3's paged_search generator: it ends quietly on a page that fails with
+        sizeLimitExceeded/timeLimitExceeded, and a truncated read must never look like
+        deleted entries."""
+        base = self._config.base_dn
         cookie: bytes | None = None
         while True:
             try:
                 connection.search(
-                    base, FILTER, ldap3.SUBTREE, attributes=requested,
+                    base, search_filter, ldap3.SUBTREE, attributes=requested,
                     paged_size=self._page_size, paged_cookie=cookie,
                 )  # fmt: skip
             except LDAPNoSuchObjectResult:
@@ -200,27 +242,34 @@ class LdapDirectory:
             result = connection.result
             if result["result"] != 0:
                 raise self._refused(base, result["description"], result["message"])
-            for response in connection.response:
-                if response["type"] != "searchResEntry":
-                    continue  # continuation references (AD's DNS and configuration partitions)
-                attrs: dict[str, tuple[str, ...]] = {}
-                entry_anchor = None
-                for name, raw in response["raw_attributes"].items():
-                    lowered = name.lower()
-                    if lowered == anchor:
-                        entry_anchor = to_anchor(raw[0])
-                        if lowered in names:
-                            attrs[names[lowered]] = (entry_anchor,)
-                    elif lowered in names:
-                        attrs[names[lowered]] = tuple([_text(value) for value in raw])
-                entries.append(Entry(response["dn"], attrs, entry_anchor))
             control = result.get("controls", {}).get(PAGED_RESULTS)
             cookie = control["value"]["cookie"] if control else None
+            # Continuation references (AD's DNS and configuration partitions) are skipped.
+            yield [item for item in connection.response if item["type"] == "searchResEntry"]
             if not cookie:
-                return entries
+                return
 
-    def _add(self, dn: str, change: Change) -> None:
-        attributes = {item.name: _texts(item.after) for item in change.attributes if item.after}
+    def _protected(self, connection: ldap3.Connection) -> Callable[[str], bool]:
+        """Whether an entry is protected: at or below a `protected` DN, or matched by
+        `protected_filter` (the server evaluates it: a search for DNs only)."""
+        config = self._config
+        below = tuple(norm_dn(dn) for dn in config.protected)
+        matched: set[str] = set()
+        if config.protected_filter:
+            for page in self._pages(connection, config.protected_filter, ["1.1"]):
+                matched.update(norm_dn(item["dn"]) for item in page)
+        if not below and not matched:
+            return _never
+
+        def protected(dn: str) -> bool:
+            key = norm_dn(dn)
+            return key in matched or any(key == top or key.endswith("," + top) for top in below)
+
+        return protected
+
+    # -- Session: what a flavour asks of the directory ------------------------------
+
+    def add_entry(self, dn: str, attributes: dict[str, list[str]]) -> None:
         self._run(
             dn,
             lambda connection: connection.add(dn, None, attributes),
@@ -246,7 +295,10 @@ class LdapDirectory:
             again=lambda connection: self._exists(connection, new_dn) or rename(connection),
         )
 
-    def _modify(self, dn: str, modifications: dict[str, list[Any]]) -> None:
+    def entry_values(self, dn: str, attributes: list[str]) -> RawAttrs:
+        return self._run(dn, lambda connection: self._values(connection, dn, attributes))
+
+    def modify_entry(self, dn: str, modifications: Modifications) -> None:
         """A modify that tolerates what the overlays (or anyone) already did of it."""
 
         def modify(connection: ldap3.Connection) -> bool:
@@ -272,8 +324,8 @@ class LdapDirectory:
         current = self._values(connection, dn, list(modifications))
         missing: dict[str, list[Any]] = {}
         for name, operations in modifications.items():
-            fold = norm_dn if name.lower() in DN_ATTRIBUTES else str.lower
-            have = {fold(_text(value)) for value in current.get(name.lower(), ())}
+            fold = norm_dn if name.lower() in self._flavour.references else str.lower
+            have = {fold(text(value)) for value in current.get(name.lower(), ())}
             for operation, values in operations:
                 if operation == ldap3.MODIFY_ADD:
                     values = [value for value in values if fold(value) not in have]
@@ -282,13 +334,6 @@ class LdapDirectory:
                 if values or operation == ldap3.MODIFY_REPLACE:
                     missing.setdefault(name, []).append((operation, values))
         return not missing or connection.modify(dn, missing, controls=MODIFY_CONTROLS)
-
-    def _read_anchor(self, dn: str) -> str | None:
-        def read(connection: ldap3.Connection) -> str | None:
-            raw = self._values(connection, dn, [self._anchor]).get(self._anchor.lower())
-            return _guid(raw[0]) if raw else None
-
-        return self._run(dn, read)
 
     @staticmethod
     def _exists(connection: ldap3.Connection, dn: str) -> bool:
@@ -348,14 +393,14 @@ class LdapDirectory:
             return retrying(attempt)
         except CONNECTION_ERRORS as exc:
             raise TargetUnavailable(
-                f"{self._config.url}: {_reason(exc)} ({attempts} attempt{'s' * (attempts > 1)})"
+                f"{self._config.where}: {_reason(exc)} ({attempts} attempt{'s' * (attempts > 1)})"
             ) from exc
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning(
             "%s: %s; retrying (%d of %d)",
-            self._config.url,
+            self._config.where,
             _reason(error) if error else "failed",
             state.attempt_number,
             self._config.retries,
@@ -367,7 +412,7 @@ class LdapDirectory:
         """A server's refusal: of this object, or (SESSION_RESULTS) of the session."""
         text = f"{dn}: {description}: {message}" if message else f"{dn}: {description}"
         if description in SESSION_RESULTS:
-            return TargetUnavailable(f"{self._config.url}: {text}")
+            return TargetUnavailable(f"{self._config.where}: {text}")
         return ObjectRejected(text)
 
     def _connect(self) -> ldap3.Connection:
@@ -375,19 +420,26 @@ class LdapDirectory:
         caller retries); a refused bind, a bad TLS setting, or a server that does not
         speak LDAP (or speaks it only inside TLS) is TargetUnavailable."""
         config = self._config
-        where = f"{config.url}: bind as {config.bind_dn}"
+        where = f"{config.where}: bind as {config.bind_dn}"
         tls = self._tls()
         timeout = config.timeout
         try:
-            server = ldap3.Server(config.url, get_info=ldap3.NONE, tls=tls, connect_timeout=timeout)
+            servers = [ldap3.Server(url, get_info=ldap3.NONE, tls=tls, connect_timeout=timeout)
+                       for url in config.urls]
+            # One URL as it is; several as a pool, each tried once in order (FIRST): a
+            # down domain controller is skipped, and when all are down the retries decide.
+            server = servers[0] if len(servers) == 1 else ldap3.ServerPool(
+                servers, ldap3.FIRST, active=1, exhaust=False)
+            # auto_range off: the flavour reads ranged values (ldap3's would search
+            # again in the middle of a paged search).
             connection = ldap3.Connection(
                 server, config.bind_dn, self._password, client_strategy=ldap3.SYNC,
-                raise_exceptions=True, auto_referrals=False, check_names=False,
+                raise_exceptions=True, auto_referrals=False, auto_range=False, check_names=False,
                 return_empty_attributes=False, fast_decoder=True,
                 receive_timeout=math.ceil(timeout),  # ldap3 packs it as whole seconds
             )  # fmt: skip
         except LDAPException as exc:
-            raise TargetUnavailable(f"{config.url}: {_reason(exc)}") from exc
+            raise TargetUnavailable(f"{config.where}: {_reason(exc)}") from exc
         strategy = connection.strategy
         strategy.decode_response_fast = partial(_decode_raw_entries, strategy.decode_response_fast)
         try:
@@ -409,6 +461,10 @@ class LdapDirectory:
         except LDAPOperationResult as exc:
             _close(connection)
             detail = f" ({exc.message})" if exc.message else ""
+            if exc.description in NEEDS_TLS:
+                raise TargetUnavailable(
+                    f"{where}: the server refuses a password over an unencrypted connection "
+                    f"({exc.description}): use an ldaps:// URL or start_tls: true") from exc
             wrong = exc.result == RESULT_INVALID_CREDENTIALS
             error = BindRefused if wrong else TargetUnavailable
             raise error(f"{where}: {_words(exc.description)}{detail}") from exc
@@ -419,7 +475,7 @@ class LdapDirectory:
             _close(connection)
             self._check_not_tls()
             raise TargetUnavailable(
-                f"target {self.name}: not an LDAP server at {config.url}"
+                f"target {self.name}: not an LDAP server at {config.where}"
             ) from exc
         self._connection = connection
         return connection
@@ -427,28 +483,29 @@ class LdapDirectory:
     def _check_not_tls(self) -> None:
         """An ldap:// URL at a port that answers only in TLS is a configuration mistake,
         not an outage: say so instead of retrying."""
-        url = urlsplit(self._config.url)
-        if url.scheme != "ldap" or not url.hostname:
-            return
-        if _speaks_tls(url.hostname, url.port or 389, self._config.timeout):
-            ldaps = url._replace(scheme="ldaps").geturl()
-            raise TargetUnavailable(
-                f"target {self.name}: {self._config.url} answers only in TLS: did you mean {ldaps}?"
-            )
+        for address in self._config.urls:
+            url = urlsplit(address)
+            if url.scheme != "ldap" or not url.hostname:
+                continue
+            if _speaks_tls(url.hostname, url.port or 389, self._config.timeout):
+                ldaps = url._replace(scheme="ldaps").geturl()
+                raise TargetUnavailable(
+                    f"target {self.name}: {address} answers only in TLS: did you mean {ldaps}?"
+                )
 
     def _no_base(self, connection: ldap3.Connection) -> TargetUnavailable:
         contexts = _naming_contexts(connection)
         held = ", ".join(contexts) if contexts else "none it lists"
         return TargetUnavailable(
             f"target {self.name}: base_dn {self._config.base_dn} does not exist on "
-            f"{self._config.url}; its naming contexts: {held}"
+            f"{self._config.where}; its naming contexts: {held}"
         )
 
     def _tls(self) -> ldap3.Tls | None:
         """Certificate and host name checked unless tls_verify is off; system CAs unless
         tls_ca_file names one."""
         config = self._config
-        if not (config.url.startswith("ldaps://") or config.start_tls):
+        if not (any(url.startswith("ldaps://") for url in config.urls) or config.start_tls):
             return None
         try:
             return ldap3.Tls(
@@ -457,7 +514,7 @@ class LdapDirectory:
             )
         except LDAPException as exc:
             raise TargetUnavailable(
-                f"{config.url}: tls_ca_file {config.tls_ca_file}: {_reason(exc)}"
+                f"{config.where}: tls_ca_file {config.tls_ca_file}: {_reason(exc)}"
             ) from exc
 
 
@@ -479,43 +536,10 @@ def _decode_raw_entries(
     return {
         "type": "searchResEntry",
         "raw_dn": dn,
-        "dn": _text(dn),
+        "dn": text(dn),
         "raw_attributes": raw,
         "attributes": dict.fromkeys(raw, ()),
     }
-
-
-def _modifications(changes: Iterable[AttrChange]) -> dict[str, list[Any]]:
-    """ldap3 modify changes: deltas for multi-valued attributes, replace for the rest
-    (an empty replace removes the attribute)."""
-    modifications: dict[str, list[Any]] = {}
-    for change in changes:
-        if change.multi:
-            add, remove = _real_delta(change)
-            operations = [(ldap3.MODIFY_ADD, add), (ldap3.MODIFY_DELETE, remove)]
-            operations = [(operation, values) for operation, values in operations if values]
-        else:
-            operations = [(ldap3.MODIFY_REPLACE, _texts(change.after))]
-        if operations:
-            modifications[change.name] = operations
-    return modifications
-
-
-def _real_delta(change: AttrChange) -> tuple[list[str], list[str]]:
-    """The values to add and to delete, without a DN that is only spelt anew: with
-    Permissive Modify its add is a no-op, and its delete would remove the member."""
-    if change.name.lower() not in DN_ATTRIBUTES:
-        return _texts(change.add), _texts(change.remove)
-    add, remove = _texts(change.add), _texts(change.remove)
-    added, removed = {norm_dn(v) for v in add}, {norm_dn(v) for v in remove}
-    return ([v for v in add if norm_dn(v) not in removed],
-            [v for v in remove if norm_dn(v) not in added])
-
-
-def _texts(values: Values) -> list[str]:
-    """A resolved change's values: text only (`syncd.plan.resolve` made them so)."""
-    assert all(isinstance(v, str) for v in values), "a change reached LDAP unresolved"
-    return [str(v) for v in values]
 
 
 def _dn(change: Change) -> str:
@@ -533,9 +557,9 @@ def _after_rename(changes: list[AttrChange], dn: str, new_dn: str) -> list[AttrC
         name = change.name.lower()
         if name in old or name in new:
             added = new.get(name, {})
-            now = [v for v in _texts(change.before) if v.lower() not in old.get(name, {})]
+            now = [v for v in texts(change.before) if v.lower() not in old.get(name, {})]
             held = {v.lower() for v in now}
-            spelled = {v.lower(): v for v in _texts(change.after)}
+            spelled = {v.lower(): v for v in texts(change.after)}
             now += [spelled.get(lower, value) for lower, value in added.items()
                     if lower not in held]  # fmt: skip
             if {v.lower() for v in now} == set(spelled):
@@ -557,7 +581,7 @@ def _naming_contexts(connection: ldap3.Connection) -> list[str]:
     """The suffixes the server holds, from its root DSE."""
     connection.search("", "(objectClass=*)", ldap3.BASE, attributes=["namingContexts"])
     found = connection.response[0]["raw_attributes"] if connection.response else {}
-    return [_text(value) for name, values in found.items() for value in values]
+    return [text(value) for name, values in found.items() for value in values]
 
 
 def _speaks_tls(host: str, port: int, timeout: float) -> bool:
@@ -574,15 +598,6 @@ def _speaks_tls(host: str, port: int, timeout: float) -> bool:
             return True
     except OSError:
         return False
-
-
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
-
-
-def _guid(value: bytes) -> str:
-    """AD's objectGUID: 16 bytes, little-endian in its first three fields."""
-    return str(uuid.UUID(bytes_le=value))
 
 
 def _words(description: str) -> str:
@@ -621,3 +636,7 @@ def _close(connection: ldap3.Connection) -> None:
         connection.unbind()
     except (LDAPException, OSError):
         log.debug("unbind failed; the connection is dropped anyway", exc_info=True)
+
+
+def _never(dn: str) -> bool:
+    return False

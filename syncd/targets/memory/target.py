@@ -11,7 +11,7 @@ from syncd.targets.memory.config import MemoryTargetConfig
 from syncd.targets.memory.service import REFERENCES, MemoryService, service_named
 
 # As a SCIM service: no containers, no moves (an id is for life), members by id.
-CAPABILITIES = Capabilities(references=REFERENCES)
+CAPABILITIES = Capabilities(references=REFERENCES, references_must_exist=True)
 
 
 class MemoryTarget:

@@ -1,0 +1,214 @@
+"""Active Directory as an LDAP flavour.
+
+objectGUID is the anchor (16 bytes, little-endian in its first three fields). A page
+holds at most 1,000 entries (AD's MaxPageSize). A multi-valued attribute with more
+values than the server returns at once (MaxValRange: 1,500 members) comes back as
+`member;range=0-1499`, and the rest is read range by range.
+
+userAccountControl: only ACCOUNTDISABLE is syncd's. A read presents it as 512 or 514
+(NORMAL_ACCOUNT, plus the disable bit found), and writing one of those sets that bit in
+the value the server holds, every other bit kept.
+
+A user is created disabled without a password, then given a generated one that meets
+the domain's policy (read from the domain root), optionally must-change-at-logon, then
+enabled. An account found disabled and never given a password (pwdLastSet 0: killed
+between the add and the password) gets one before it is enabled, so the next cycle
+finishes it instead of making a second account.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+
+import ldap3
+
+from syncd.errors import ObjectRejected
+from syncd.objects import USER, get_attr
+from syncd.plan.model import AttrChange, Change
+from syncd.targets.ldap.config import LdapTarget, dns_domain
+from syncd.targets.ldap.flavour import (
+    DN_ATTRIBUTES,
+    Fetch,
+    RawAttrs,
+    Session,
+    added_attributes,
+    modifications_of,
+    text,
+    texts,
+)
+from syncd.targets.ldap.initial_password import Policy, deliver, generate, unicode_pwd
+
+log = logging.getLogger(__name__)
+
+ACCOUNTDISABLE = 0x2
+NORMAL_ACCOUNT = 0x200
+UAC = "userAccountControl"
+MAX_SAM_ACCOUNT_NAME = 20  # AD's limit (Samba takes longer names; AD refuses them)
+MAX_PAGE_SIZE = 1000
+# DN-valued attributes AD writes (back links such as memberOf and directReports are
+# computed by AD and never written, so they are no references).
+AD_REFERENCES = DN_ATTRIBUTES | {"managedby", "assistant", "msds-managedby"}
+RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
+
+
+class ActiveDirectory:
+    name = "ad"
+    anchor = "objectGUID"
+    references = frozenset(AD_REFERENCES)
+    references_must_exist = True  # 000020B5: referenced object not found
+    page_size_limit = MAX_PAGE_SIZE
+
+    def __init__(self, config: LdapTarget) -> None:
+        self._config = config
+        self._policy: Policy | None = None
+
+    def decode_anchor(self, raw: bytes) -> str:
+        return object_guid(raw)
+
+    # -- read ------------------------------------------------------------------------
+
+    def complete(self, fetch: Fetch, dn: str, raw: RawAttrs) -> RawAttrs:
+        merged, more = merge_ranges(raw)
+        for name, start in more.items():
+            merged[name] += read_rest(fetch, dn, name, start)
+        uac = next((key for key in merged if key.lower() == UAC.lower()), None)
+        if uac is not None:
+            merged[uac] = [str(syncd_part(int(merged[uac][0]))).encode()]
+        return merged
+
+    # -- write -----------------------------------------------------------------------
+
+    def create(self, session: Session, dn: str, change: Change) -> str | None:
+        attributes = added_attributes(change.attributes)
+        if change.kind == USER:
+            self._check_sam_account_name(change, attributes)
+            wanted = _uac_of(attributes.pop(_name_in(attributes, UAC), None))
+            attributes[UAC] = [str(wanted | ACCOUNTDISABLE)]
+            session.add_entry(dn, attributes)
+            self._give_password(session, dn, change, attributes)
+            if not wanted & ACCOUNTDISABLE:
+                session.modify_entry(dn, {UAC: [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
+        else:
+            session.add_entry(dn, attributes)
+        guid = session.entry_values(dn, [self.anchor]).get(self.anchor.lower())
+        return self.decode_anchor(guid[0]) if guid else None
+
+    def modify(self, session: Session, dn: str, change: Change,
+               attributes: list[AttrChange]) -> None:
+        changed = {item.name: texts(item.after) for item in attributes if not item.multi}
+        self._check_sam_account_name(change, changed)
+        modifications = modifications_of(attributes, self.references)
+        uac = _name_in(modifications, UAC)
+        if uac:
+            value = self._account_control(session, dn, change, _uac_of(changed[uac]))
+            modifications[uac] = [(ldap3.MODIFY_REPLACE, [str(value)])]
+        if modifications:
+            session.modify_entry(dn, modifications)
+
+    def _account_control(self, session: Session, dn: str, change: Change, wanted: int) -> int:
+        """The server's value with syncd's bit as wanted; an account never given a
+        password (pwdLastSet 0 while disabled) gets one before it is enabled."""
+        found = session.entry_values(dn, [UAC, "pwdLastSet", "sAMAccountName", "displayName"])
+        current = int(found.get(UAC.lower(), [b"0"])[0])
+        enabling = current & ACCOUNTDISABLE and not wanted & ACCOUNTDISABLE
+        if enabling and found.get("pwdlastset", [b"0"])[0] == b"0":
+            names = {key: [text(v) for v in values] for key, values in found.items()}
+            self._give_password(session, dn, change, names)
+        return (current & ~ACCOUNTDISABLE) | (wanted & ACCOUNTDISABLE)
+
+    def _give_password(self, session: Session, dn: str, change: Change,
+                       attributes: dict[str, list[str]]) -> None:
+        """Generate, hand over, then set (a failed hand-over leaves the account without
+        a password, so the next cycle tries again), and optionally must-change."""
+        setting = self._config.initial_password
+        username = _first(attributes, "sAMAccountName") or change.username or ""
+        names = tuple(filter(None, (username, _first(attributes, "displayName"))))
+        password = generate(self._domain_policy(session), setting.length, names)
+        deliver(setting, password, username=username, person=change.key, dn=dn)
+        session.modify_entry(dn, {"unicodePwd": [(ldap3.MODIFY_REPLACE, [unicode_pwd(password)])]})
+        if setting.must_change:
+            session.modify_entry(dn, {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["0"])]})
+
+    def _domain_policy(self, session: Session) -> Policy:
+        if self._policy is None:
+            root = ",".join(f"DC={part}" for part in dns_domain(self._config.base_dn).split("."))
+            found = session.entry_values(root, ["minPwdLength", "pwdProperties"])
+            self._policy = Policy.from_domain(*(
+                text(found[name][0]) if found.get(name) else None
+                for name in ("minpwdlength", "pwdproperties")))  # fmt: skip
+        return self._policy
+
+    @staticmethod
+    def _check_sam_account_name(change: Change, attributes: dict[str, list[str]]) -> None:
+        """Refused here, not by the server: Samba takes longer names, AD does not."""
+        name = _first(attributes, "sAMAccountName")
+        if name is not None and len(name) > MAX_SAM_ACCOUNT_NAME:
+            raise ObjectRejected(
+                f"{change.label}: person {change.key}: sAMAccountName {name!r} has "
+                f"{len(name)} characters; Active Directory takes at most {MAX_SAM_ACCOUNT_NAME}")
+
+
+def object_guid(raw: bytes) -> str:
+    """objectGUID as its UUID: 16 bytes, little-endian in the first three fields."""
+    return str(uuid.UUID(bytes_le=raw))
+
+
+def syncd_part(user_account_control: int) -> int:
+    """NORMAL_ACCOUNT plus the disable bit: what syncd compares (512 or 514)."""
+    return NORMAL_ACCOUNT | (user_account_control & ACCOUNTDISABLE)
+
+
+def merge_ranges(raw: RawAttrs) -> tuple[RawAttrs, dict[str, int]]:
+    """`member;range=0-1499` folded into `member`; and the attributes that continue,
+    with where the next range starts (`member;range=1500-*` ends with `*`)."""
+    if not any(";" in name for name in raw):
+        return raw, {}
+    merged: RawAttrs = {}
+    more: dict[str, int] = {}
+    for name, values in raw.items():
+        ranged = RANGE.match(name)
+        base = ranged["name"] if ranged else name
+        merged.setdefault(base, []).extend(values)
+        if ranged and ranged["high"] != "*":
+            more[base] = int(ranged["high"]) + 1
+    return merged, more
+
+
+def read_rest(fetch: Fetch, dn: str, name: str, start: int) -> list[bytes]:
+    """The values of `name` from `start` on, a range per read until the server says `*`."""
+    values: list[bytes] = []
+    while True:
+        found = fetch(dn, [f"{name};range={start}-*"])
+        ranged = [(RANGE.match(key), chunk) for key, chunk in found.items()]
+        hit = next(((m, chunk) for m, chunk in ranged if m and m["name"].lower() == name.lower()),
+                   None)
+        if hit is None:
+            return values
+        match, chunk = hit
+        values += chunk
+        if match["high"] == "*" or not chunk:
+            return values
+        start = int(match["high"]) + 1
+
+
+def _uac_of(values: list[str] | None) -> int:
+    """A wanted userAccountControl (none given: an enabled normal account)."""
+    if not values:
+        return NORMAL_ACCOUNT
+    try:
+        return int(values[0])
+    except ValueError:
+        raise ObjectRejected(f"userAccountControl {values[0]!r} is no number") from None
+
+
+def _name_in(attributes: Mapping[str, object], name: str) -> str:
+    """The spelling `attributes` uses for `name` ("" if absent)."""
+    return next((key for key in attributes if key.lower() == name.lower()), "")
+
+
+def _first(attributes: dict[str, list[str]], name: str) -> str | None:
+    values = get_attr({k: tuple(v) for k, v in attributes.items()}, name)
+    return values[0] if values else None
