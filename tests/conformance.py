@@ -24,6 +24,7 @@ from syncd.targets.base import Target
 from syncd.targets.memory.service import forget_services, service_named
 from syncd.targets.registry import open_target
 from syncd.testing.config import write_config
+from syncd.testing.samba import SambaDC
 from syncd.testing.slapd import Slapd
 from tests.conftest import REPO, write_json
 from tests.sync_env import SMALL_ORG
@@ -50,6 +51,10 @@ class Harness:
     member_attribute: str
     group_name_attribute: str
     moves: bool  # a disable moves the object (LDAP: to ou=disabled)
+    # The pytest fixtures the harness is given, as keyword arguments (a session's server).
+    fixtures: tuple[str, ...] = ()
+    # A public address the target refuses, as (type, refused value, accepted value).
+    refused_address = ("email", "bjørn.holm@kolding.example", "bjorn.holm@kolding.example")
 
     def __init__(self, root: Path):
         self.root = root
@@ -80,7 +85,8 @@ class Harness:
                      self.group_name_attribute, "title", "active", "description", "manager"]
             entries = target.read(names)
             key = target.capabilities.locator_key
-        users = {u: e for e in entries if (u := e.first(self.username_attribute))}
+        users = {u: e for e in entries
+                 if (u := e.first(self.username_attribute)) and self.is_user(e)}
         by_locator = {key(e.locator): u for u, e in users.items()}
         groups = {self.group_name(e): e for e in entries
                   if e.get(self.member_attribute) or self.is_group(e)}
@@ -95,6 +101,11 @@ class Harness:
 
     def is_group(self, entry: Entry) -> bool:
         raise NotImplementedError
+
+    def is_user(self, entry: Entry) -> bool:
+        """Of the entries with a username: a person's account (AD: not a built-in account
+        or a group, which have sAMAccountNames too)."""
+        return True
 
     def is_disabled(self, entry: Entry) -> bool:
         raise NotImplementedError
@@ -209,5 +220,68 @@ class OpenLdapHarness(Harness):
         self.slapd.stop()
 
 
-# Active Directory and SCIM plug in here.
-HARNESSES: dict[str, type[Harness]] = {"memory": MemoryHarness, "openldap": OpenLdapHarness}
+class AdHarness(OpenLdapHarness):
+    """Active Directory: the session's Samba DC, reset to a fresh domain for each test."""
+
+    name = "ad"
+    mapping = REPO / "mappings" / "ad.yaml"
+    username_attribute, anchor_attribute = "sAMAccountName", "employeeID"
+    fixtures = ("samba_dc",)
+    # AD takes any Unicode mail; a telephoneNumber holds at most 64 characters.
+    refused_address = ("phone", "+45 " + "7" * 70, "+45 7979 4242")
+
+    def __init__(self, root: Path, samba_dc: SambaDC):  # no super(): no slapd of its own
+        Harness.__init__(self, root)
+        self.dc = samba_dc
+        self.dc.reset()
+        self.passwords = root / "passwords"
+
+    def target_block(self) -> str:
+        secret = self.root / "ad.secret"
+        secret.write_text(self.dc.admin_password, encoding="utf-8")
+        secret.chmod(0o600)
+        return f"""\
+  - name: ad
+    type: ldap
+    flavour: ad
+    url: {self.dc.url}
+    tls_ca_file: {self.dc.ca_file}
+    bind_dn: {self.dc.admin_upn}
+    password_file: ad.secret
+    base_dn: {self.dc.base_dn}
+    mapping: {self.mapping}
+    initial_password:
+      deliver: file
+      folder: {self.passwords}
+    vars:
+      mail_domain: kolding.example"""
+
+    def group_name(self, entry: Entry) -> str:
+        return entry.locator.split(",")[0].split("=", 1)[1]  # AD spells it CN=
+
+    def is_user(self, entry: Entry) -> bool:
+        classes = {value.lower() for value in entry.get("objectClass")}
+        placed = entry.locator.lower().split(",", 1)[-1]
+        return "user" in classes and placed.startswith(("ou=people,", "ou=disabled,"))
+
+    def _connection(self) -> ldap3.Connection:
+        return self.dc.connection()
+
+    def add_foreign_user(self, username: str, person_id: str | None = None) -> str:
+        base = self.dc.base_dn
+        dn = f"CN={username},OU=people,{base}"
+        attrs = {"sAMAccountName": username, "title": "by hand"}
+        if person_id:
+            attrs["employeeID"] = person_id
+        with self._connection() as conn:
+            conn.add(f"OU=people,{base}", ["organizationalUnit"])
+            assert conn.add(dn, ["user"], attrs), conn.result
+        return dn
+
+    def stop(self) -> None:
+        """The DC is the session's: the next harness resets it."""
+
+
+# SCIM plugs in here.
+HARNESSES: dict[str, type[Harness]] = {"memory": MemoryHarness, "openldap": OpenLdapHarness,
+                                       "ad": AdHarness}

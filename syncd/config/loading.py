@@ -40,7 +40,7 @@ def load_config(path: Path) -> Config:
     return config
 
 
-_PATH_KEYS = {"path", "password_file", "token_file", "tls_ca_file", "mapping"}
+_PATH_KEYS = {"path", "password_file", "token_file", "tls_ca_file", "mapping", "folder"}
 
 
 def _resolve_paths(data: Any, base: Path) -> Any:

@@ -143,9 +143,10 @@ class ActiveDirectory:
 
     @staticmethod
     def _check_sam_account_name(change: Change, attributes: dict[str, list[str]]) -> None:
-        """Refused here, not by the server: Samba takes longer names, AD does not."""
+        """A user's is refused here, not by the server: Samba takes longer names, AD
+        does not (a group's may be longer: AD takes 256)."""
         name = _first(attributes, "sAMAccountName")
-        if name is not None and len(name) > MAX_SAM_ACCOUNT_NAME:
+        if change.kind == USER and name is not None and len(name) > MAX_SAM_ACCOUNT_NAME:
             raise ObjectRejected(
                 f"{change.label}: person {change.key}: sAMAccountName {name!r} has "
                 f"{len(name)} characters; Active Directory takes at most {MAX_SAM_ACCOUNT_NAME}")
