@@ -13,7 +13,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from syncd.objects import (
     ACTIVE,
     DISABLED,
     GROUP,
+    KEPT,
     OU,
     PENDING,
     USER,
@@ -506,6 +507,7 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
                   change.kind, change.label, exc)
         store.record(_audit(planned, change, "error", str(exc)))
         outcome.rejected.append((change.kind, str(exc)))
+        _keep_refused_ou(planned, store, change)
         return None, exc
     entry = _audit(planned, change, "ok", anchor=anchor)
     named = {planned.target.locator_name: entry.locator}  # "dn": ... for LDAP, as always
@@ -521,6 +523,19 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
         planned.registry[(account.kind, account.key)] = account
     outcome.applied.append(change)
     return anchor, None
+
+
+def _keep_refused_ou(planned: Planned, store: Store, change: Change) -> None:
+    """An OU the server will not delete (AD: not a leaf, it holds entries syncd cannot
+    read; or protected from deletion) is left in place for good, not tried again every
+    cycle: its registry row says `kept`, and it is never an orphan again."""
+    old = planned.registry.get((change.kind, change.key))
+    if change.kind != OU or change.action is not Action.DELETE or old is None:
+        return
+    store.save_accounts([replace(old, state=KEPT)])
+    log.warning("%s: %s stays: the server would not delete it; syncd leaves it in place "
+                "and does not try again (delete it by hand once it is empty)",
+                planned.plan.target, change.label)
 
 
 def _registered(change: Change) -> bool:

@@ -29,6 +29,7 @@ PENDING = "pending"  # reserved in the registry, not yet seen in the target
 ACTIVE = "active"
 DISABLED = "disabled"
 DELETED = "deleted"  # users only: the row stays so the username is never given again
+KEPT = "kept"  # an OU the server would not delete (it holds what syncd cannot see): left
 
 
 @dataclass(frozen=True)

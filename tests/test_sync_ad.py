@@ -12,7 +12,7 @@ import json
 import sqlite3
 import stat
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,10 @@ def _values(name: str, raw: list[bytes]) -> list[str]:
 
 
 def filetime(day: str) -> int:
-    """accountExpires for midnight UTC starting `day`: 100 ns steps since 1601."""
-    return int((datetime.fromisoformat(day) - datetime(1601, 1, 1)).total_seconds()) * 10**7
+    """accountExpires for midnight in Copenhagen starting `day` (winter: 23:00 UTC the
+    day before): 100 ns steps since 1601."""
+    local_midnight = datetime.fromisoformat(day) - timedelta(hours=1)
+    return int((local_midnight - datetime(1601, 1, 1)).total_seconds()) * 10**7
 
 
 @pytest.fixture
@@ -265,3 +267,18 @@ def test_a_foreign_account_is_untouched_and_its_names_are_not_taken(env, capsys)
     assert code == 0, out + err
     assert env.users() == {}
     assert env.search("(sAMAccountName=svc-backup)")[foreign_dn] == before
+
+
+def test_an_account_made_ahead_of_the_first_day_is_enabled_on_it(env, capsys):
+    """Pre-provisioned 10 days early (inside pre_provision_days): the account and its
+    password are there, but it cannot log on before the engagement starts."""
+    env.org["persons"].append({"id": "p6", "given_name": "Nina", "surname": "Berg"})
+    env.org["engagements"].append({"id": "e6", "person": "p6", "unit": "it",
+                                   "job_function": "Udvikler", "primary": True,
+                                   "valid_from": "2026-12-11"})
+    env.apply(capsys)
+    attrs = env.user("p6")[1]
+    assert attrs["userAccountControl"] == [str(DISABLED)] and not env.binds("ninab")
+    env.apply(capsys, "2026-12-11")
+    assert env.user("p6")[1]["userAccountControl"] == [str(ENABLED)]
+    assert env.binds("ninab")  # the password handed over when it was made

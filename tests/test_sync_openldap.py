@@ -491,3 +491,43 @@ def test_switching_the_ou_tree_on_moves_users_and_their_memberships(env, capsys,
     assert env.members("1-team") == set()  # the leaver's group went with its last member
     assert env.dn("p4").endswith(f"ou=disabled,{env.base}".lower())
     assert env.plan(capsys, "2026-12-06")["changes"] == []
+
+
+def test_an_ou_the_server_will_not_delete_is_left_and_not_tried_every_cycle(
+        env, capsys, tmp_path, monkeypatch):
+    """AD refuses to delete an OU that holds what syncd cannot read (or one protected
+    from deletion): the cycle says so once, the OU stays syncd's but is never an orphan
+    again, and later cycles are clean."""
+    import syncd.cycle
+    from syncd.errors import ObjectRejected
+    from syncd.plan.model import Action
+
+    use_ou_tree(env, tmp_path)
+    assert env.apply(capsys)[0] == 0
+    env.org["engagements"][3]["unit"] = "born"  # IT's only person moves: its OU is empty
+    env.org["units"] = [u for u in env.org["units"] if u["id"] != "it"]
+    opened = syncd.cycle.open_target
+    refused = []
+
+    def refusing_ou_deletes(config):
+        target = opened(config)
+        apply = target.apply
+
+        def apply_or_refuse(change):
+            if change.kind == "ou" and change.action is Action.DELETE:
+                refused.append(change.locator)
+                raise ObjectRejected(f"{change.locator}: notAllowedOnNonLeaf")
+            return apply(change)
+
+        target.apply = apply_or_refuse
+        return target
+
+    monkeypatch.setattr(syncd.cycle, "open_target", refusing_ou_deletes)
+    code, out, err = env.apply(capsys)
+    assert code == 1, out + err  # partial, once
+    assert [dn.split(",")[0] for dn in refused] == ["ou=IT-afdelingen"]
+    assert "does not try again" in err
+    code, out, err = env.apply(capsys)
+    assert code == 0, out + err
+    assert len(refused) == 1
+    assert not [c for c in env.plan(capsys)["changes"] if c["kind"] == "ou"]

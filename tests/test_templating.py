@@ -368,3 +368,23 @@ def test_loops_within_the_limits_work_and_each_render_has_its_own_budget():
 ])
 def test_ad_account_expires_ends_access_after_the_last_day(last_day, expected):
     assert render("{{ last_day | ad_account_expires }}", last_day=last_day) == expected
+
+
+@pytest.mark.parametrize(("last_day", "utc"), [
+    ("2026-06-30", "2026-06-30T22:00:00"),  # summer time: local midnight is 22:00 UTC
+    ("2026-11-30", "2026-11-30T23:00:00"),  # winter: 23:00 UTC
+    ("2026-03-28", "2026-03-28T23:00:00"),  # the night clocks go forward
+])
+def test_ad_account_expires_at_local_midnight_where_people_work(last_day, utc):
+    from datetime import datetime
+
+    steps = (datetime.fromisoformat(utc) - datetime(1601, 1, 1)).total_seconds() * 10**7
+    text = render("{{ last_day | ad_account_expires('Europe/Copenhagen') }}",
+                  last_day=last_day)
+    assert text == str(int(steps))
+
+
+def test_ad_account_expires_names_a_time_zone_it_does_not_know():
+    found = problem("{{ last_day | ad_account_expires('Europe/Kolding') }}",
+                    last_day="2026-11-30")
+    assert "unknown time zone 'Europe/Kolding'" in found.message

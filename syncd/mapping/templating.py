@@ -24,9 +24,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, is_dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from anyascii import anyascii
@@ -190,14 +191,21 @@ AD_NEVER = "9223372036854775807"  # accountExpires: the account never expires
 _FILETIME_EPOCH = datetime(1601, 1, 1)
 
 
-def ad_account_expires(value: date | str | None) -> str:
+def ad_account_expires(value: date | str | None, zone: str = "UTC") -> str:
     """Active Directory's `accountExpires` for an account whose last day is `value`: the
-    start of the next day (UTC), in 100-nanosecond steps since 1601; never for None."""
+    start of the next day where the people work (`zone`, e.g. "Europe/Copenhagen"), in
+    100-nanosecond steps since 1601 UTC; never for None."""
     if value is None or value == "":
         return AD_NEVER
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    end = datetime(day.year, day.month, day.day) + timedelta(days=1)
-    return str((end - _FILETIME_EPOCH) // timedelta(microseconds=1) * 10)
+    try:
+        where = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"ad_account_expires: unknown time zone {zone!r}") from None
+    # wall-clock arithmetic: the next day's local midnight, summer time or not
+    end = (datetime(day.year, day.month, day.day, tzinfo=where) + timedelta(days=1)
+           ).astimezone(UTC)
+    return str((end.replace(tzinfo=None) - _FILETIME_EPOCH) // timedelta(microseconds=1) * 10)
 
 
 def first_word(value: Any) -> str:

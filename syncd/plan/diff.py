@@ -25,6 +25,7 @@ from syncd.objects import (
     DELETED,
     DISABLED,
     GROUP,
+    KEPT,
     OU,
     USER,
     Capabilities,
@@ -78,13 +79,15 @@ class _Differ:
         self.username_attribute, self.caps = username_attribute, capabilities
         self.key = capabilities.locator_key
         self.by_loc = {self.key(entry.locator): entry for entry in found}
-        usable = [entry for entry in found if not entry.protected]  # all that may be ours
+        # Protected entries are found (a registered account that became protected is
+        # reported, not created again) but never ours: `_current` hides them.
         self.protected = {self.key(entry.locator) for entry in found if entry.protected}
-        self.by_id = {entry.anchor: entry for entry in usable if entry.anchor}
+        self.by_id = {entry.anchor: entry for entry in found if entry.anchor}
         self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
-        for entry in usable:
+        for entry in found:
             for value in entry.get(anchor):
                 self.by_anchor[value].append(entry)
+        usable = [entry for entry in found if not entry.protected]
         self.markers, self.marked = markers, _marked(usable, markers, self.key)
         self.registered = {self.key(own.locator) for own in owned.values()
                            if own.state != DELETED and own.locator
@@ -100,7 +103,8 @@ class _Differ:
                             for loc, r in self.ours.items()}
         self._places(current)
         for w in self.wanted:
-            self._compare(w, current[id(w)])
+            if not self._protected(w):
+                self._compare(w, current[id(w)])
         self._orphans({(w.kind, w.key) for w in self.wanted})
         self._notice_readopted()
         kinds = [ref.kind for ref in self.ours.values()]
@@ -139,9 +143,10 @@ class _Differ:
 
     def _current(self, w: Wanted) -> Entry | None:
         """The entry that is this object now: registered, else adopted, else none; never
-        a protected one."""
+        a protected one (an OU that exists is enough, protected or not: it is never
+        marked as ours)."""
         entry = self._found_for(w)
-        return None if entry is None or entry.protected else entry
+        return None if entry is None or (entry.protected and w.kind != OU) else entry
 
     def _found_for(self, w: Wanted) -> Entry | None:
         own = self.owned.get((w.kind, w.key))
@@ -170,6 +175,17 @@ class _Differ:
         named = [e for e in candidates
                  if username in {v.lower() for v in e.get(self.username_attribute)}]
         return named[0] if len(named) == 1 else None
+
+    def _protected(self, w: Wanted) -> bool:
+        """An account or group of ours (or one the mapping wants) that the target now
+        protects is left exactly as it is, and the plan says so: its lifecycle ends
+        there (a leaver is not disabled), which nobody should learn by surprise."""
+        entry = self._found_for(w)
+        if entry is None or not entry.protected or w.kind == OU:
+            return False
+        self._problem(w, f"{entry.locator} is protected (protected / protected_filter): "
+                         f"left as it is, though the mapping wants it {w.state}")
+        return True
 
     def _compare(self, w: Wanted, cur: Entry | None) -> None:
         if w.state == DELETED:
@@ -304,7 +320,7 @@ class _Differ:
         deleting: set[str] = set()
         unwanted = [(kind, key, own.locator) for (kind, key), own in self.owned.items()
                     if kind in (GROUP, OU) and (kind, key) not in wanted_keys
-                    and key not in self.frozen.groups and own.locator]
+                    and key not in self.frozen.groups and own.locator and own.state != KEPT]
         for (kind, key), marked in self.marked.items():
             if (kind, key) not in self.owned and (kind, key) not in wanted_keys:
                 self._register(kind, key, marked)

@@ -9,11 +9,16 @@ userAccountControl: only ACCOUNTDISABLE is syncd's. A read presents it as 512 or
 (NORMAL_ACCOUNT, plus the disable bit found), and writing one of those sets that bit in
 the value the server holds, every other bit kept.
 
-A user is created disabled without a password, then given a generated one that meets
-the domain's policy (read from the domain root), optionally must-change-at-logon, then
-enabled. An account found disabled and never given a password (pwdLastSet 0: killed
-between the add and the password) gets one before it is enabled, so the next cycle
-finishes it instead of making a second account.
+A user is added disabled with PASSWD_NOTREQD (no password yet), given a generated one
+that meets its policy (its fine-grained password settings, else the domain root's),
+optionally must-change-at-logon; the password is handed over only once the server took
+it; then PASSWD_NOTREQD is cleared and the account enabled. PASSWD_NOTREQD is the mark
+of an account never given a password (ours, stopped mid-create, or one made so by hand):
+it gets one before it is enabled, so the next cycle finishes it instead of making a
+second account. pwdLastSet is no such mark: must-change sets it to 0, as does an admin.
+
+A disable is written alone and first (before a move and the other attributes), an enable
+alone and last: a refused attribute never leaves an account enabled that should not be.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Mapping
 
 import ldap3
 
-from syncd.errors import ObjectRejected
+from syncd.errors import ObjectRejected, TargetUnavailable
 from syncd.objects import USER, get_attr
 from syncd.plan.model import AttrChange, Change
 from syncd.targets.ldap.config import LdapTarget, dns_domain
@@ -44,6 +49,7 @@ from syncd.targets.ldap.initial_password import Policy, deliver, generate, unico
 log = logging.getLogger(__name__)
 
 ACCOUNTDISABLE = 0x2
+PASSWD_NOTREQD = 0x20  # set by syncd until the account's first password is handed over
 NORMAL_ACCOUNT = 0x200
 UAC = "userAccountControl"
 MAX_SAM_ACCOUNT_NAME = 20  # AD's limit (Samba takes longer names; AD refuses them)
@@ -51,6 +57,8 @@ MAX_PAGE_SIZE = 1000
 # DN-valued attributes AD writes (back links such as memberOf and directReports are
 # computed by AD and never written, so they are no references).
 AD_REFERENCES = DN_ATTRIBUTES | {"managedby", "assistant", "msds-managedby"}
+RESULTANT_PSO = "msDS-ResultantPSO"  # the fine-grained password settings that apply
+PSO_MIN_LENGTH, PSO_COMPLEXITY = "msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled"
 RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
 
 
@@ -85,52 +93,88 @@ class ActiveDirectory:
         attributes = added_attributes(change.attributes)
         if change.kind == USER:
             self._check_sam_account_name(change, attributes)
-            wanted = _uac_of(attributes.pop(_name_in(attributes, UAC), None))
-            attributes[UAC] = [str(wanted | ACCOUNTDISABLE)]
+            wanted = _uac_of(attributes.pop(_name_in(attributes, UAC), None)) & ~PASSWD_NOTREQD
+            unfinished = wanted | ACCOUNTDISABLE | PASSWD_NOTREQD
+            attributes[UAC] = [str(unfinished)]
             session.add_entry(dn, attributes)
-            self._give_password(session, dn, change, attributes)
+            self._give_password(session, dn, change, attributes, unfinished)
             if not wanted & ACCOUNTDISABLE:
-                session.modify_entry(dn, {UAC: [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
+                _write_uac(session, dn, wanted)
         else:
             session.add_entry(dn, attributes)
         guid = session.entry_values(dn, [self.anchor]).get(self.anchor.lower())
         return self.decode_anchor(guid[0]) if guid else None
 
+    def prepare(self, session: Session, dn: str, change: Change) -> None:
+        """A disable first and alone: in effect even when the move or another attribute
+        is refused. Then the sAMAccountName check, so a refused name moves nothing."""
+        wanted = _wanted_uac(change.attributes)
+        if wanted is not None and wanted & ACCOUNTDISABLE:
+            current = _current_uac(session, dn)
+            if not current & ACCOUNTDISABLE:
+                _write_uac(session, dn, current | ACCOUNTDISABLE)
+        changed = {item.name: texts(item.after) for item in change.attributes if not item.multi}
+        self._check_sam_account_name(change, changed)
+
     def modify(self, session: Session, dn: str, change: Change,
                attributes: list[AttrChange]) -> None:
-        changed = {item.name: texts(item.after) for item in attributes if not item.multi}
-        self._check_sam_account_name(change, changed)
+        """Every attribute but userAccountControl (a disable was `prepare`'s); an enable
+        alone and last, so an account is enabled only once all else is in effect."""
         modifications = modifications_of(attributes, self.references)
-        uac = _name_in(modifications, UAC)
-        if uac:
-            value = self._account_control(session, dn, change, _uac_of(changed[uac]))
-            modifications[uac] = [(ldap3.MODIFY_REPLACE, [str(value)])]
+        modifications.pop(_name_in(modifications, UAC), None)
         if modifications:
             session.modify_entry(dn, modifications)
+        wanted = _wanted_uac(attributes)
+        if wanted is not None and not wanted & ACCOUNTDISABLE:
+            self._enable(session, dn, change)
 
-    def _account_control(self, session: Session, dn: str, change: Change, wanted: int) -> int:
-        """The server's value with syncd's bit as wanted; an account never given a
-        password (pwdLastSet 0 while disabled) gets one before it is enabled."""
-        found = session.entry_values(dn, [UAC, "pwdLastSet", "sAMAccountName", "displayName"])
+    def _enable(self, session: Session, dn: str, change: Change) -> None:
+        """Clear the disable bit, every other bit kept; an account that was never given a
+        password (PASSWD_NOTREQD: ours, stopped mid-create, or made by hand) gets one
+        first. No other account ever gets a new password from syncd."""
+        found = session.entry_values(dn, [UAC, "sAMAccountName", "displayName"])
         current = int(found.get(UAC.lower(), [b"0"])[0])
-        enabling = current & ACCOUNTDISABLE and not wanted & ACCOUNTDISABLE
-        if enabling and found.get("pwdlastset", [b"0"])[0] == b"0":
+        if current & ACCOUNTDISABLE and current & PASSWD_NOTREQD:
             names = {key: [text(v) for v in values] for key, values in found.items()}
-            self._give_password(session, dn, change, names)
-        return (current & ~ACCOUNTDISABLE) | (wanted & ACCOUNTDISABLE)
+            self._give_password(session, dn, change, names, current)
+            current &= ~PASSWD_NOTREQD
+        if current & ACCOUNTDISABLE:
+            _write_uac(session, dn, current & ~ACCOUNTDISABLE)
 
     def _give_password(self, session: Session, dn: str, change: Change,
-                       attributes: dict[str, list[str]]) -> None:
-        """Generate, hand over, then set (a failed hand-over leaves the account without
-        a password, so the next cycle tries again), and optionally must-change."""
+                       attributes: dict[str, list[str]], uac: int) -> None:
+        """Set a generated password (optionally must-change), hand it over, then clear
+        PASSWD_NOTREQD from `uac` (the account stays disabled). A password the server
+        refuses is never handed over; a failed hand-over leaves PASSWD_NOTREQD set, so
+        the next enable makes a new one."""
         setting = self._config.initial_password
         username = _first(attributes, "sAMAccountName") or change.username or ""
         names = tuple(filter(None, (username, _first(attributes, "displayName"))))
-        password = generate(self._domain_policy(session), setting.length, names)
-        deliver(setting, password, username=username, person=change.key, dn=dn)
+        password = generate(self._policy_of(session, dn), setting.length, names)
         session.modify_entry(dn, {"unicodePwd": [(ldap3.MODIFY_REPLACE, [unicode_pwd(password)])]})
         if setting.must_change:
             session.modify_entry(dn, {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["0"])]})
+        deliver(setting, password, username=username, person=change.key, dn=dn)
+        _write_uac(session, dn, uac & ~PASSWD_NOTREQD)
+
+    def _policy_of(self, session: Session, dn: str) -> Policy:
+        """The account's fine-grained password policy (msDS-ResultantPSO) where it has
+        one and it can be read; the domain's otherwise."""
+        pso = session.entry_values(dn, [RESULTANT_PSO]).get(RESULTANT_PSO.lower())
+        if not pso:
+            return self._domain_policy(session)
+        where = text(pso[0])
+        try:
+            found = session.entry_values(where, [PSO_MIN_LENGTH, PSO_COMPLEXITY])
+        except ObjectRejected as exc:
+            found = {}
+            log.info("%s: %s", dn, exc)
+        length, complexity = (found.get(name.lower()) for name in (PSO_MIN_LENGTH, PSO_COMPLEXITY))
+        if not length:
+            log.info("%s: its password settings %s cannot be read; the domain's policy "
+                     "applies", dn, where)
+            return self._domain_policy(session)
+        return Policy.from_pso(text(length[0]), text(complexity[0]) if complexity else None)
 
     def _domain_policy(self, session: Session) -> Policy:
         if self._policy is None:
@@ -186,13 +230,29 @@ def read_rest(fetch: Fetch, dn: str, name: str, start: int) -> list[bytes]:
         ranged = [(RANGE.match(key), chunk) for key, chunk in found.items()]
         hit = next(((m, chunk) for m, chunk in ranged if m and m["name"].lower() == name.lower()),
                    None)
-        if hit is None:
-            return values
+        if hit is None:  # a truncated list must never look like removed members
+            raise TargetUnavailable(
+                f"{dn}: the server returned no {name} values from {start} on (asked for "
+                f"{name};range={start}-*): its {name} list cannot be read whole")
         match, chunk = hit
         values += chunk
         if match["high"] == "*" or not chunk:
             return values
         start = int(match["high"]) + 1
+
+
+def _wanted_uac(attributes: list[AttrChange]) -> int | None:
+    """The userAccountControl a change wants (None: it leaves it alone)."""
+    change = next((item for item in attributes if item.name.lower() == UAC.lower()), None)
+    return None if change is None else _uac_of(texts(change.after))
+
+
+def _current_uac(session: Session, dn: str) -> int:
+    return int(session.entry_values(dn, [UAC]).get(UAC.lower(), [b"0"])[0])
+
+
+def _write_uac(session: Session, dn: str, value: int) -> None:
+    session.modify_entry(dn, {UAC: [(ldap3.MODIFY_REPLACE, [str(value)])]})
 
 
 def _uac_of(values: list[str] | None) -> int:

@@ -117,6 +117,11 @@ class LdapTarget(TargetConfigBase):
         one_secret(self, "password")
         if self.flavour != "ad" and "initial_password" in self.model_fields_set:
             raise ValueError("initial_password is for Active Directory (flavour: ad) only")
+        if self.flavour == "ad" and any(name.lower() != "dc" for rdn in parse_dn(self.base_dn)
+                                        for name, _ in rdn):
+            raise ValueError(f"flavour ad: base_dn {self.base_dn!r} must be the domain root "
+                             "(DC=... only): a sAMAccountName must be unique in the whole "
+                             "domain; the mapping's DNs put the accounts in their OUs")
         return self
 
     def describe(self) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 What differs between servers (anchor, DN-valued attributes, page size, how a user is
 created, userAccountControl) is the `Flavour`'s (`flavour`, `ad`); this module speaks LDAP.
-`url` may list several servers (domain controllers): the first that answers is used.
+`url` may list several servers (domain controllers), tried in order: the first that
+opens, completes TLS and binds is used; one that is down, hangs or fails TLS is skipped,
+and a refused bind is never tried on the next.
 
 Every ldap3 exception is translated here: a refusal by the server of
 one operation becomes ObjectRejected and the connection stays usable for the next
@@ -56,7 +58,6 @@ from ldap3.core.exceptions import (
     LDAPNoSuchObjectResult,
     LDAPOperationResult,
     LDAPResponseTimeoutError,
-    LDAPServerPoolExhaustedError,
     LDAPSessionTerminatedByServerError,
     LDAPStartTLSError,
 )
@@ -93,13 +94,16 @@ PAGED_RESULTS = "1.2.840.113556.1.4.319"
 # Not critical, so a server that does not know it ignores it. slapd honours it without
 # listing it in its root DSE's supportedControl (measured on 2.5), so it is always sent.
 MODIFY_CONTROLS = [("1.2.840.113556.1.4.1413", False, None)]
+class NoServerAnswered(ConnectionError):
+    """No URL gave a bound connection: each URL and why, as its message."""
+
+
 # Failures of the connection, not of the operation: reconnect and retry.
 CONNECTION_ERRORS = (
     LDAPCommunicationError,
     LDAPResponseTimeoutError,
     LDAPStartTLSError,
     LDAPCertificateError,
-    LDAPServerPoolExhaustedError,  # every listed server is down
     OSError,
 )
 # Result codes that say the session, not the object, is the problem.
@@ -178,6 +182,7 @@ class LdapDirectory:
                 again=lambda connection: self._exists(connection, dn) and connection.delete(dn),
             )
             return None
+        self._flavour.prepare(self, dn, change)
         attribute_changes = change.attributes
         if change.new_locator and change.new_locator != dn:
             try:
@@ -393,18 +398,20 @@ class LdapDirectory:
             return retrying(attempt)
         except CONNECTION_ERRORS as exc:
             raise TargetUnavailable(
-                f"{self._config.where}: {_reason(exc)} ({attempts} attempt{'s' * (attempts > 1)})"
+                f"{self._failure(exc)} ({attempts} attempt{'s' * (attempts > 1)})"
             ) from exc
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "%s: %s; retrying (%d of %d)",
-            self._config.where,
-            _reason(error) if error else "failed",
-            state.attempt_number,
-            self._config.retries,
-        )
+        failure = self._failure(error) if error else f"{self._config.where}: failed"
+        log.warning("%s; retrying (%d of %d)", failure, state.attempt_number,
+                    self._config.retries)
+
+    def _failure(self, error: BaseException) -> str:
+        """A connection failure and where: NoServerAnswered names its URLs itself."""
+        if isinstance(error, NoServerAnswered):
+            return str(error)
+        return f"{self._config.where}: {_reason(error)}"
 
     def _refused(
         self, dn: str, description: str, message: str
@@ -416,20 +423,34 @@ class LdapDirectory:
         return ObjectRejected(text)
 
     def _connect(self) -> ldap3.Connection:
-        """Open, start TLS if configured, and bind. Connection failures propagate (the
-        caller retries); a refused bind, a bad TLS setting, or a server that does not
-        speak LDAP (or speaks it only inside TLS) is TargetUnavailable."""
-        config = self._config
-        where = f"{config.where}: bind as {config.bind_dn}"
+        """Each URL in order (open, TLS, bind) until one answers. A connection or TLS
+        failure, or a timeout, goes on to the next (a DC that accepts and hangs is
+        skipped); a refused bind stops at once: the next DC would refuse it too, and each
+        refusal counts towards the account's lockout. When none answers, NoServerAnswered
+        names each URL and why (the caller retries the whole list)."""
+        urls = self._config.urls
         tls = self._tls()
+        failures: list[str] = []
+        for following, url in enumerate(urls, 1):
+            try:
+                self._connection = self._connect_to(url, tls)
+            except CONNECTION_ERRORS as exc:
+                failures.append(f"{url}: {_reason(exc)}")
+                if following < len(urls):
+                    log.warning("%s: %s; trying %s", url, _reason(exc), urls[following])
+                continue
+            return self._connection
+        raise NoServerAnswered("; ".join(failures))
+
+    def _connect_to(self, url: str, tls: ldap3.Tls | None) -> ldap3.Connection:
+        """Open, start TLS if configured, and bind. Connection failures propagate; a
+        refused bind, a bad TLS setting, or a server that does not speak LDAP (or speaks
+        it only inside TLS) is TargetUnavailable."""
+        config = self._config
+        where = f"{url}: bind as {config.bind_dn}"
         timeout = config.timeout
         try:
-            servers = [ldap3.Server(url, get_info=ldap3.NONE, tls=tls, connect_timeout=timeout)
-                       for url in config.urls]
-            # One URL as it is; several as a pool, each tried once in order (FIRST): a
-            # down domain controller is skipped, and when all are down the retries decide.
-            server = servers[0] if len(servers) == 1 else ldap3.ServerPool(
-                servers, ldap3.FIRST, active=1, exhaust=False)
+            server = ldap3.Server(url, get_info=ldap3.NONE, tls=tls, connect_timeout=timeout)
             # auto_range off: the flavour reads ranged values (ldap3's would search
             # again in the middle of a paged search).
             connection = ldap3.Connection(
@@ -439,7 +460,7 @@ class LdapDirectory:
                 receive_timeout=math.ceil(timeout),  # ldap3 packs it as whole seconds
             )  # fmt: skip
         except LDAPException as exc:
-            raise TargetUnavailable(f"{config.where}: {_reason(exc)}") from exc
+            raise TargetUnavailable(f"{url}: {_reason(exc)}") from exc
         strategy = connection.strategy
         strategy.decode_response_fast = partial(_decode_raw_entries, strategy.decode_response_fast)
         try:
@@ -453,7 +474,7 @@ class LdapDirectory:
             connection.bind()
         except (LDAPSessionTerminatedByServerError, ConnectionResetError):  # as a TLS port does
             _close(connection)
-            self._check_not_tls()
+            self._check_not_tls(url)
             raise
         except CONNECTION_ERRORS:
             _close(connection)
@@ -473,25 +494,21 @@ class LdapDirectory:
             raise TargetUnavailable(f"{where}: {_reason(exc)}") from exc
         except Exception as exc:  # ldap3 cannot even decode the answer (KeyError, ...)
             _close(connection)
-            self._check_not_tls()
-            raise TargetUnavailable(
-                f"target {self.name}: not an LDAP server at {config.where}"
-            ) from exc
-        self._connection = connection
+            self._check_not_tls(url)
+            raise TargetUnavailable(f"target {self.name}: not an LDAP server at {url}") from exc
         return connection
 
-    def _check_not_tls(self) -> None:
+    def _check_not_tls(self, address: str) -> None:
         """An ldap:// URL at a port that answers only in TLS is a configuration mistake,
         not an outage: say so instead of retrying."""
-        for address in self._config.urls:
-            url = urlsplit(address)
-            if url.scheme != "ldap" or not url.hostname:
-                continue
-            if _speaks_tls(url.hostname, url.port or 389, self._config.timeout):
-                ldaps = url._replace(scheme="ldaps").geturl()
-                raise TargetUnavailable(
-                    f"target {self.name}: {address} answers only in TLS: did you mean {ldaps}?"
-                )
+        url = urlsplit(address)
+        if url.scheme != "ldap" or not url.hostname:
+            return
+        if _speaks_tls(url.hostname, url.port or 389, self._config.timeout):
+            ldaps = url._replace(scheme="ldaps").geturl()
+            raise TargetUnavailable(
+                f"target {self.name}: {address} answers only in TLS: did you mean {ldaps}?"
+            )
 
     def _no_base(self, connection: ldap3.Connection) -> TargetUnavailable:
         contexts = _naming_contexts(connection)

@@ -60,6 +60,11 @@ class Flavour(Protocol):
         """Add the entry; the anchor to record when it is not read back later."""
         ...
 
+    def prepare(self, session: Session, dn: str, change: Change) -> None:
+        """What must be in effect before the entry at `dn` moves and its attributes
+        change (AD: a disable), and checks that refuse the change before it does."""
+        ...
+
     def modify(self, session: Session, dn: str, change: Change,
                attributes: list[AttrChange]) -> None:
         """Send `attributes` (the change's, rebased after a rename) to the entry at `dn`."""
@@ -83,6 +88,9 @@ class OpenLdap:
 
     def create(self, session: Session, dn: str, change: Change) -> str | None:
         session.add_entry(dn, added_attributes(change.attributes))
+        return None
+
+    def prepare(self, session: Session, dn: str, change: Change) -> None:
         return None
 
     def modify(self, session: Session, dn: str, change: Change,

@@ -25,11 +25,13 @@ ALPHABET = "".join(CLASSES)
 # AD's complexity rule: a password may not hold the sAMAccountName, nor any token of at
 # least 3 characters of the display name (split at these), compared without case.
 NAME_DELIMITERS = re.compile(r"[,.\-_#\s]+")
+HOOK_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL")
 
 
 @dataclass(frozen=True)
 class Policy:
-    """The domain's password rules, as its root entry states them."""
+    """The password rules that apply to an account: its fine-grained policy (PSO), or
+    the domain's, as its root entry states them."""
 
     min_length: int
     complex: bool
@@ -38,6 +40,11 @@ class Policy:
     def from_domain(cls, min_pwd_length: str | None, pwd_properties: str | None) -> Policy:
         complexity = int(pwd_properties or 0) & DOMAIN_PASSWORD_COMPLEX
         return cls(int(min_pwd_length or 0), bool(complexity))
+
+    @classmethod
+    def from_pso(cls, minimum_length: str, complexity_enabled: str | None) -> Policy:
+        """msDS-MinimumPasswordLength and msDS-PasswordComplexityEnabled (TRUE/FALSE)."""
+        return cls(int(minimum_length), (complexity_enabled or "").upper() == "TRUE")
 
 
 def generate(policy: Policy, length: int, names: tuple[str, ...] = ()) -> str:
@@ -80,6 +87,12 @@ def deliver(config: InitialPassword, password: str, *, username: str, person: st
                     {"SYNCD_USERNAME": username, "SYNCD_PERSON_ID": person, "SYNCD_DN": dn})
 
 
+def hook_environment() -> dict[str, str]:
+    """What the command inherits of syncd's environment: no more than it needs to run,
+    so it never sees the bind password or another secret passed as ${env:...}."""
+    return {name: os.environ[name] for name in HOOK_ENVIRONMENT if name in os.environ}
+
+
 def _to_file(folder: Path, username: str, password: str, dn: str) -> None:
     """folder/USERNAME, mode 0600, replaced whole (never a half-written password)."""
     if not username or Path(username).name != username or username in (".", ".."):
@@ -106,7 +119,7 @@ def _to_command(argv: list[str], timeout: float, password: str, env: dict[str, s
     what = f"{env['SYNCD_DN']}: initial password command {argv[0]}"
     try:
         result = subprocess.run(argv, input=password + "\n", text=True, timeout=timeout,
-                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                env={**hook_environment(), **env}, stdout=subprocess.DEVNULL,
                                 check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
         raise ObjectRejected(f"{what} took more than {timeout:g} s") from None
