@@ -69,5 +69,5 @@ def configure(level: str = "info", fmt: str = "plain") -> None:
     root.setLevel(level.upper())
     # Libraries that log a line per request (httpx names every URL it fetches) or per
     # job run: warnings only, so a page of an HR API is not a log line.
-    for chatty in ("apscheduler", "httpx", "httpcore"):
+    for chatty in ("apscheduler", "httpx", "httpcore", "httpx2", "httpcore2"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))

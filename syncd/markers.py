@@ -77,6 +77,7 @@ class Markers:
         for rule in self.rules:
             for value in entry.get(rule.attribute):
                 parsed = parse_marker(value, self.target)
-                if parsed and rule.claims(*parsed) and rule.fits(entry):
+                if parsed and rule.claims(*parsed) and rule.fits(entry) \
+                        and entry.may_be(parsed[0]):
                     return parsed
         return None

@@ -116,12 +116,20 @@ class Entry:
     """An object read from a target, where it lives (`locator`: its DN, its SCIM id)
     and the target's own id (`anchor`: entryUUID, objectGUID, SCIM id) if it has one.
     A `protected` one (a service account, an admin) is never changed, adopted or
-    deleted, even by a rule that matches it or a registry row that names it."""
+    deleted, even by a rule that matches it or a registry row that names it. `kind` is
+    what the target says the object is (a SCIM resource type: USER or GROUP), None where
+    only its attributes tell (LDAP): an object of another kind is never taken for one of
+    ours, whatever its attributes hold."""
 
     locator: str
     attrs: Attrs
     anchor: str | None = None
     protected: bool = False  # the target's config protects it: never syncd's, whatever it says
+    kind: str | None = None
+
+    def may_be(self, kind: str) -> bool:
+        """Whether this could be an object of `kind` (the target does not say otherwise)."""
+        return self.kind is None or self.kind == kind
 
     def get(self, name: str) -> tuple[str, ...]:
         return get_attr(self.attrs, name)

@@ -12,13 +12,23 @@ import tenacity
 
 def policy(attempts: int, *, first: float, most: float,
            retry: tenacity.retry_base,
-           on_retry: Callable[[tenacity.RetryCallState], None]) -> tenacity.Retrying:
+           on_retry: Callable[[tenacity.RetryCallState], None],
+           asked: Callable[[Any], float | None] = lambda answer: None) -> tenacity.Retrying:
     """Up to `attempts` tries, waiting `first` seconds, then twice that, ... at most
-    `most`. When the tries run out, the last exception is raised or the last answer is
-    returned (an HTTP 503 stays a response)."""
+    `most`. `asked` reads the wait an answer asks for (an HTTP Retry-After), which is
+    waited instead where it gives one. When the tries run out, the last exception is
+    raised or the last answer is returned (an HTTP 503 stays a response)."""
+    backoff = tenacity.wait_exponential(multiplier=first, max=most)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        outcome = state.outcome
+        answer = None if outcome is None or outcome.failed else outcome.result()
+        wanted = asked(answer) if answer is not None else None
+        return float(backoff(state)) if wanted is None else wanted
+
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_exponential(multiplier=first, max=most),
+        wait=wait,
         retry=retry,
         before_sleep=on_retry,
         retry_error_callback=_last_outcome,

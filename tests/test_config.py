@@ -173,7 +173,7 @@ def test_world_readable_secret_file_is_refused(tmp_path, capsys):
     assert (f"{path}:11: targets[0].password_file: ldap.secret is readable by others (0644), "
             "want 0640 or less") in out
     assert SECRET not in out + err
-    assert "1 problem(s) in 1 file(s); no target was contacted" in out
+    assert "1 problem(s) in 1 file(s); nothing was written to any target" in out
 
 
 def test_password_and_password_file_together_is_an_error(tmp_path, monkeypatch):

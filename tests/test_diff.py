@@ -515,6 +515,22 @@ def test_a_marked_group_nothing_wants_is_registered_not_deleted(t):
         (GROUP, "units:gone", "orphans")]
 
 
+def test_a_marker_on_an_object_the_target_says_is_a_user_is_not_believed():
+    """A SCIM User whose externalId reads like a group marker is no group of ours."""
+    user_resource = replace(found_group(IDS, "staff", [], marker="syncd:t1:group:units:staff"),
+                            kind=USER)
+    result = run(IDS, [group(IDS, "staff", [])], [user_resource])
+    assert result.notices == [] and result.located == {} and result.foreign == 1
+    assert only(result).action is Action.CREATE
+
+
+def test_a_group_carrying_a_persons_id_is_never_taken_for_their_account():
+    """A registered user is found by id or anchor only among objects that may be users."""
+    grp = replace(found_user(IDS, "ann"), kind=GROUP)
+    result = run(IDS, [user(IDS, "ann")], [grp], [owned_user(IDS, "ann")])
+    assert only(result).action is Action.CREATE and result.located == {}
+
+
 @BOTH
 @pytest.mark.parametrize("marker", ["syncd:other:group:units:staff",  # another target's
                                     "syncd:t1:group:nosuchrule:staff"])

@@ -23,7 +23,7 @@ from syncd.mapping.templating import (
 )
 from syncd.mapping.usernames import UsernamePolicy
 from syncd.markers import OU_CLASSES, MarkedRule, Markers
-from syncd.objects import GROUP, OU
+from syncd.objects import GROUP, OU, USER
 from syncd.yamlfile import DataPath, YamlDoc, format_path, load_yaml
 from syncd.yamlmodel import validate_model
 
@@ -56,6 +56,15 @@ class CompiledMapping:
     ou_rdn: Template | None
     # (attribute, where in the file, line): the attributes syncd fills with references
     references: tuple[tuple[str, str, int | None], ...] = ()
+    # (kind, attribute, where in the file, line): every attribute the mapping names
+    attribute_paths: tuple[tuple[str, str, str, int | None], ...] = ()
+
+    def attribute_names(self) -> dict[str, set[str]]:
+        """Every attribute the mapping names, by the kind of object that holds it."""
+        names: dict[str, set[str]] = {USER: set(), GROUP: set()}
+        for kind, name, _, _ in self.attribute_paths:
+            names[kind].add(name)
+        return names
 
     @property
     def username_attribute(self) -> str:
@@ -190,6 +199,7 @@ class _Compiler:
             groups=tuple(self._group(rule, ("groups", i)) for i, rule in enumerate(spec.groups)),
             ou_rdn=self.template(spec.ou_tree.rdn, ("ou_tree", "rdn")) if spec.ou_tree else None,
             references=self._references(spec),
+            attribute_paths=self._attribute_paths(spec),
         )
         if self.problems:
             raise ConfigError(self.problems)
@@ -203,6 +213,38 @@ class _Compiler:
             paths.append((spec.users.manager_attribute, ("users", "manager_attribute")))
         return tuple((name, format_path(path), self.doc.text_line(path) or
                       self.doc.text_line(path[:-1])) for name, path in paths)
+
+    def _attribute_paths(self, spec: MappingFile
+                         ) -> tuple[tuple[str, str, str, int | None], ...]:
+        users = spec.users
+        u: DataPath = ("users",)
+        named: list[tuple[str, str, DataPath]] = [
+            (USER, users.anchor, (*u, "anchor")),
+            (USER, users.username.attribute, (*u, "username", "attribute")),
+            *((USER, name, (*u, key, name)) for key in ("attributes", "disabled_attributes",
+                                                         "create_only")
+              for name in getattr(users, key)),
+            *((USER, c.attribute, (*u, "correlate", i, "attribute"))
+              for i, c in enumerate(users.correlate)),
+            *((USER, name, (*u, "username", "unique_against", i))
+              for i, name in enumerate(users.username.unique_against)),
+        ]
+        if users.manager_attribute:
+            named.append((USER, users.manager_attribute, (*u, "manager_attribute")))
+        for i, rule in enumerate(spec.groups):
+            g: DataPath = ("groups", i)
+            named += [(GROUP, rule.member_attribute, (*g, "member_attribute")),
+                      *((GROUP, name, (*g, "attributes", name)) for name in rule.attributes)]
+            if rule.anchor:
+                named.append((GROUP, rule.anchor, (*g, "anchor")))
+        return tuple((kind, name, format_path(path), self._line(path))
+                     for kind, name, path in named)
+
+    def _line(self, path: DataPath) -> int | None:
+        """The line of a key the file has, else of the nearest part it has."""
+        while path and not (line := self.doc.text_line(path)):
+            path = path[:-1]
+        return line if path else None
 
     def _group(self, rule: GroupRule, path: DataPath) -> CompiledGroup:
         return CompiledGroup(

@@ -83,9 +83,9 @@ class _Differ:
         # reported, not created again) but never ours: `_current` hides them.
         self.protected = {self.key(entry.locator) for entry in found if entry.protected}
         self.by_id = {entry.anchor: entry for entry in found if entry.anchor}
-        self.by_anchor: dict[str, list[Entry]] = defaultdict(list)
+        self.by_anchor: dict[str, list[Entry]] = defaultdict(list)  # users' anchors
         for entry in found:
-            for value in entry.get(anchor):
+            for value in entry.get(anchor) if entry.may_be(USER) else ():
                 self.by_anchor[value].append(entry)
         usable = [entry for entry in found if not entry.protected]
         self.markers, self.marked = markers, _marked(usable, markers, self.key)
@@ -120,7 +120,7 @@ class _Differ:
         ours = {self.key(e.locator): Ref(w.kind, w.key) for w in self.wanted
                 if (e := current[id(w)]) and w.rule != "containers"}
         for own in self.owned.values():
-            if own.state != DELETED and own.locator and self.key(own.locator) in self.by_loc \
+            if own.state != DELETED and own.locator and self._at(own.locator, own.kind) \
                     and self.key(own.locator) not in self.protected:
                 ours.setdefault(self.key(own.locator), Ref(own.kind, own.key))
         for (kind, key), entry in self.marked.items():
@@ -155,17 +155,22 @@ class _Differ:
                 return self._registered_user(w, own)
             return self.by_loc.get(self.key(w.adopt)) if w.adopt else None
         if w.kind == GROUP:
-            registered = self.by_loc.get(self.key(own.locator)) if own and own.locator else None
+            registered = self._at(own.locator, GROUP) if own and own.locator else None
             return registered or self.marked.get((w.kind, w.key))
         assert w.locator is not None, "an OU is always placed by its mapping"
         return self.by_loc.get(self.key(w.locator))  # an OU that exists, ours or not
+
+    def _at(self, locator: str, kind: str) -> Entry | None:
+        """The entry at `locator`, if it may be an object of `kind`."""
+        entry = self.by_loc.get(self.key(locator))
+        return entry if entry is not None and entry.may_be(kind) else None
 
     def _registered_user(self, w: Wanted, own: Owned) -> Entry | None:
         """Our user's entry: by the target's own id, else where we left it or want it,
         else (moved by someone) the one entry with our anchor *and* our username. An entry
         that merely carries the person id is someone else's and is never taken over."""
-        if own.anchor and own.anchor in self.by_id:
-            return self.by_id[own.anchor]
+        if own.anchor and (entry := self.by_id.get(own.anchor)) and entry.may_be(USER):
+            return entry
         candidates = self.by_anchor.get(w.key, [])
         for locator in (own.locator, w.locator):
             for entry in candidates:

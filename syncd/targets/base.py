@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from syncd.objects import Capabilities, Entry
@@ -32,3 +33,12 @@ class Target(Protocol):
     def apply(self, change: Change) -> str | None: ...
 
     def close(self) -> None: ...
+
+
+@dataclass
+class AttributeCheck:
+    """What a target type says of the attributes a mapping names, before any cycle: why
+    it cannot hold one (by kind and name), and what it checked them against."""
+
+    problems: dict[tuple[str, str], str] = field(default_factory=dict)
+    against: str = ""

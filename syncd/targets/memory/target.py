@@ -24,8 +24,8 @@ class MemoryTarget:
 
     def read(self, attributes: Iterable[str]) -> list[Entry]:
         names = {name.lower(): name for name in attributes}
-        return [Entry(o.id, {names.get(k.lower(), k): v for k, v in o.attrs.items()}, o.id)
-                for o in self._service.objects()]
+        return [Entry(o.id, {names.get(k.lower(), k): v for k, v in o.attrs.items()}, o.id,
+                      kind=o.kind) for o in self._service.objects()]
 
     def apply(self, change: Change) -> str | None:
         try:

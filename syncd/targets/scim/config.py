@@ -1,28 +1,51 @@
-"""The config of a SCIM target: its keys are checked, the target itself is refused on load."""
+"""The config of a SCIM 2.0 target: where the provider is and how to sign in to it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from syncd.config.secrets import env_ref_only, one_secret
 from syncd.targets.config_base import TargetConfigBase
 
 
 class ScimTarget(TargetConfigBase):
-    type: Literal["scim"]
-    url: str
-    token_file: Path | None = None
-    token: str | None = None
-    tls_verify: bool = True
-    tls_ca_file: Path | None = None
+    """A SCIM service provider (RFC 7643/7644): Users and Groups at `url`."""
 
-    _env = field_validator("token")(env_ref_only)
+    type: Literal["scim"]
+    url: str = Field(description="the provider's SCIM base, e.g. https://host/scim/v2")
+    token_file: Path | None = Field(None, description="a bearer token, read at each cycle")
+    token: str | None = Field(None, description="${ENV} reference to a bearer token")
+    username: str | None = Field(None, description="HTTP basic instead of a bearer token")
+    password_file: Path | None = None
+    password: str | None = Field(None, description="${ENV} reference to the basic password")
+    tls_verify: bool = True
+    tls_ca_file: Path | None = Field(None, description="CA bundle for a private CA")
+    timeout: float = Field(30, gt=0, description="seconds per request")
+    page_size: int = Field(200, ge=1, le=10000, description="resources per page read "
+                           "(the provider's filter.maxResults caps it)")
+    retries: int = Field(4, ge=0, le=10, description="tries again after a 429, a 5xx or a "
+                         "lost connection, then gives up for this cycle")
+    max_retry_wait: float = Field(60, gt=0, description="longest wait, in seconds, that a "
+                                  "Retry-After is honoured for")
+
+    _env = field_validator("token", "password")(env_ref_only)
 
     @model_validator(mode="after")
     def _secret(self) -> ScimTarget:
-        one_secret(self, "token")
-        raise ValueError("SCIM targets are not supported by this version of syncd yet "
-                         "(the keys are checked so that the config keeps working later)")
+        if self.username is None:
+            one_secret(self, "token")
+            if self.password or self.password_file:
+                raise ValueError("password and password_file need username (HTTP basic)")
+        else:
+            if self.token or self.token_file:
+                raise ValueError("give a bearer token or a username and password, not both")
+            one_secret(self, "password")
+        if not self.url.startswith(("https://", "http://")):
+            raise ValueError(f"url {self.url!r}: an http(s) URL of the provider's SCIM base")
+        return self
+
+    def describe(self) -> dict[str, str]:
+        return {"flavour": "scim", "url": self.url}
