@@ -193,7 +193,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _print_json({"valid": True, "problems": [], "notices": checked.notices})
     else:
         print(f"{config_path(args.config)}: valid; every source read and every template "
-              f"rendered against {checked.rendered_against}; no target was contacted")
+              f"rendered against {checked.rendered_against}; nothing was written to any target")
     return 0
 
 
@@ -321,6 +321,7 @@ def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
                     "messages": [{"kind": kind, "message": message}
                                  for kind, message in outcome.rejected]},
         "not_rendered": len(outcome.plan.errors),
+        "follow_ups": outcome.follow_ups,
         "left_for_next_cycle": outcome.stopped,
         "guards_tripped": [guard.name for guard in outcome.plan.tripped],
         "plan": outcome.plan.as_dict(),
@@ -337,7 +338,10 @@ def _by_kind_and_action(changes: list[Change]) -> dict[str, dict[str, int]]:
 def _outcome_line(outcome: Outcome) -> str:
     undone = outcome.undone()
     line = f"{outcome.plan.target}: {outcome.result}" + (f" ({undone})" if undone else "")
-    line += f"; applied {len(outcome.applied)} change(s)"
+    line += f"; applied {len(outcome.applied) - outcome.follow_ups} change(s)"
+    if outcome.follow_ups:
+        line += (f" and {outcome.follow_ups} follow-up(s) naming what this cycle created "
+                 "(members, managers)")
     if outcome.rejected:
         line += f"; {len(outcome.rejected)} refused by the server (retried next cycle):"
         line += "".join(f"\n  {message}" for _, message in outcome.rejected)
@@ -367,7 +371,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.what == "person":
         person_id = _person_id(store, org, args.id)
         data = person_card(org, person_id, store.person_accounts(person_id),
-                           store.person_audit(person_id))
+                           store.person_audit(person_id), store.person_it_users(person_id))
         render = render_person
     else:
         data, render = unit_card(org, args.id), render_unit
@@ -414,7 +418,7 @@ def _print_problems(problems: list[Problem], args: argparse.Namespace) -> int:
         if snippet:
             print(snippet, file=out)
     files = len({p.file for p in problems})
-    print(f"{len(problems)} problem(s) in {files} file(s); no target was contacted",
+    print(f"{len(problems)} problem(s) in {files} file(s); nothing was written to any target",
           file=out)
     return 1
 

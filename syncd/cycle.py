@@ -118,12 +118,13 @@ def load_checked(path: Path) -> Loaded:
     return Loaded(config, compile_mappings(config))
 
 
-def compile_mappings(config: Config) -> dict[str, CompiledMapping]:
-    """Every target's mapping, compiled; ConfigError with the problems of every file."""
+def compile_mappings(config: Config, online: bool = False) -> dict[str, CompiledMapping]:
+    """Every target's mapping, compiled; ConfigError with the problems of every file.
+    `online`: the targets may be asked what their attributes are (`syncd validate`)."""
     mappings, problems = {}, []
     for target in config.targets:
         try:
-            mappings[target.name] = load_target_mapping(target)
+            mappings[target.name] = load_target_mapping(target, online)
         except ConfigError as exc:
             problems += exc.problems
     if problems:
@@ -131,9 +132,19 @@ def compile_mappings(config: Config) -> dict[str, CompiledMapping]:
     return mappings
 
 
-def load_target_mapping(config: TargetConfig) -> CompiledMapping:
-    """The target's mapping file, read as its type's mapping model (ConfigError)."""
-    return load_mapping(config.mapping, TARGET_TYPES[config.type].mapping_model)
+def load_target_mapping(config: TargetConfig, online: bool = False) -> CompiledMapping:
+    """The target's mapping file, read as its type's mapping model, with every attribute
+    it names one the target can hold (ConfigError)."""
+    target_type = TARGET_TYPES[config.type]
+    mapping = load_mapping(config.mapping, target_type.mapping_model)
+    check = target_type.check_attributes(config, mapping.attribute_names(), online)
+    problems = [Problem(mapping.file, line, path, f"{check.problems[(kind, name)]} "
+                                                  f"(checked against {check.against})")
+                for kind, name, path, line in mapping.attribute_paths
+                if (kind, name) in check.problems]
+    if problems:
+        raise ConfigError(problems)
+    return mapping
 
 
 def select_targets(config: Config, name: str | None) -> list[TargetConfig]:
@@ -196,7 +207,7 @@ def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfi
         raise ConfigError(problems)
     found = target.read(mapping.read_attributes())
     registry = store.accounts(target_config.name)
-    desired = _desired(org, mapping, target_config, store, registry, found, caps)
+    desired = _desired(config, org, mapping, target_config, store, registry, found, caps)
     result = diff(desired.objects, found, registry, anchor=mapping.anchor,
                   username_attribute=mapping.username_attribute,
                   frozen=Frozen(desired.frozen, desired.frozen_groups),
@@ -206,7 +217,7 @@ def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfi
         header=target_config.describe(),
         locator_name=target.locator_name,
         as_of=org.day.isoformat(),
-        changes=ordered(result.changes, caps.depth),
+        changes=ordered(result.changes, caps.depth, caps.references_must_exist),
         desired=_desired_counts(desired),
         managed=sum(result.managed.values()),
         memberships=result.memberships,
@@ -224,8 +235,9 @@ def _plan(config: Config, store: Store, org: OrgView, target_config: TargetConfi
     return Planned(plan, target, result, registry, wanted, guard_limits)
 
 
-def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig,
-             store: Store, registry: dict[tuple[str, str], Owned], found: list[Entry],
+def _desired(config: Config, org: OrgView, mapping: CompiledMapping,
+             target_config: TargetConfig, store: Store,
+             registry: dict[tuple[str, str], Owned], found: list[Entry],
              caps: Capabilities) -> Desired:
     known, known_groups = _known(registry)
     taken = store.taken_usernames(target_config.name) | _names_in(found, mapping)
@@ -234,7 +246,17 @@ def _desired(org: OrgView, mapping: CompiledMapping, target_config: TargetConfig
         variables=target_config.vars, known=known, taken=taken,
         lookup=_correlation_index(mapping, registry, found, caps.locator_key),
         known_groups=known_groups,
+        elsewhere=_elsewhere(config, target_config.name, store.user_accounts()),
     )
+
+
+def _elsewhere(config: Config, target: str, users: dict[str, list[Owned]]
+               ) -> dict[str, list[Owned]]:
+    """Each person's users in the config's other targets (the mapping's `it_users`),
+    from every target's users loaded at once (`Store.user_accounts`)."""
+    others = {t.name for t in config.targets} - {target}
+    found = {pid: [a for a in owned if a.target in others] for pid, owned in users.items()}
+    return {pid: owned for pid, owned in found.items() if owned}
 
 
 def _names_in(found: list[Entry], mapping: CompiledMapping) -> set[str]:
@@ -265,7 +287,8 @@ def _correlation_index(mapping: CompiledMapping, registry: dict[tuple[str, str],
     index: dict[tuple[str, str], list[Entry]] = defaultdict(list)
     for attribute, _ in mapping.correlate:
         for entry in found:
-            if (entry.protected or locator_key(entry.locator) in ours or entry.anchor in ids
+            if (entry.protected or not entry.may_be(USER) or entry.anchor in ids
+                    or locator_key(entry.locator) in ours
                     or set(entry.get(mapping.anchor)) & claimed):
                 continue
             for value in entry.get(attribute):
@@ -307,10 +330,11 @@ def check(config: Config, store: Store | None, day: date) -> Checked:
     (a dry ingest: files, columns, encodings, dates, references; nothing is stored), and
     render each mapping against what the sources gave, else against the store, else
     against a generated sample org. Returns the source records and objects that fail."""
-    mappings = compile_mappings(config)
+    mappings = compile_mappings(config, online=True)
     rows, problems = _dry_ingest(config)
     org, against = _org_to_render(rows, store, day)
     checked = Checked(problems, len(problems), against)
+    users = store.user_accounts() if store else {}
     for target_config in config.targets:
         registry = store.accounts(target_config.name) if store else {}
         known, known_groups = _known(registry)
@@ -320,6 +344,7 @@ def check(config: Config, store: Store | None, day: date) -> Checked:
             known=known, known_groups=known_groups,
             taken=store.taken_usernames(target_config.name) if store else set(),
             lookup=lambda attribute, value: [],
+            elsewhere=_elsewhere(config, target_config.name, users),
         )
         checked.problems += desired.problems
         checked.notices += [f"target {target_config.name}: {n}" for n in desired.notices]
@@ -371,6 +396,7 @@ class Outcome:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (kind, server's word)
     held: list[Change] = field(default_factory=list)
     stopped: int = 0  # changes left undone because the daemon is stopping
+    follow_ups: int = 0  # of `applied`: references to what this cycle created, added after it
 
     @property
     def result(self) -> str:
@@ -450,10 +476,12 @@ def apply_plan(planned: Planned, store: Store, day: date,
                      outcome.stopped)
             break
         _apply_resolved(planned, store, day, outcome, locations, planned_change, lease)
+    planned_changes = len(outcome.applied)
     for follow_up in [] if outcome.stopped else locations.later():
         if should_stop():  # the rest waits for the next cycle's plan
             break
         _apply_resolved(planned, store, day, outcome, locations, follow_up, lease)
+    outcome.follow_ups = len(outcome.applied) - planned_changes
     store.save_accounts(_settled(planned, day))
     return outcome
 

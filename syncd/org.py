@@ -67,6 +67,7 @@ def _extra() -> Any:
 
 PERSON = ("persons",)
 UNIT = ("units",)
+IT_SYSTEM = ("it_systems",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,21 @@ class ItSystem:
     extra: dict[str, Any] | None = _extra()
 
 
+@dataclass(frozen=True, slots=True)
+class ItUser(Dated):
+    """A person's account in an IT system syncd does not manage (or manages elsewhere):
+    mappings read them, `syncd show person` lists them beside syncd's own."""
+
+    id: str = _id()
+    person: str = _field(required=True, refers_to=PERSON)
+    it_system: str = _field(required=True, refers_to=IT_SYSTEM)
+    username: str = _field(required=True)
+    external_id: str | None = _field()  # the system's own id for the account
+    valid_from: date | None = _date()
+    valid_to: date | None = _date()
+    extra: dict[str, Any] | None = _extra()
+
+
 KINDS: dict[str, type] = {
     "units": Unit,
     "persons": Person,
@@ -188,6 +204,7 @@ KINDS: dict[str, type] = {
     "leaves": Leave,
     "roles": Role,
     "it_systems": ItSystem,
+    "it_users": ItUser,
 }
 
 

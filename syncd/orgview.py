@@ -19,6 +19,7 @@ from syncd.org import (
     Address,
     Association,
     Engagement,
+    ItUser,
     Leave,
     Manager,
     Person,
@@ -31,6 +32,14 @@ from syncd.org import (
 class UnitManager:
     manager: Manager
     person: Person
+
+
+@dataclass(frozen=True)
+class SystemUser:
+    """An IT user the sources gave, with the name of its IT system."""
+
+    it_user: ItUser
+    system: str
 
 
 def records_of(rows: Mapping[str, Mapping[str, tuple[Any, ...]]]) -> dict[str, list[Any]]:
@@ -69,9 +78,18 @@ class OrgView:
         self._leaves = _group(self._active(records["leaves"]), "person")
         self._roles = _group(self._active(records["roles"]), "person")
         self._associations = _group(self._active(records["associations"]), "person")
+        self._it_users = self._system_users(records["it_users"], records["it_systems"])
 
     def _active(self, records: Iterable[Any]) -> list[Any]:
         return [record for record in records if record.active_on(self.day)]
+
+    def _system_users(self, users: list[ItUser], systems: list[Any]
+                      ) -> dict[str, list[SystemUser]]:
+        names = {system.id: system.name for system in systems}
+        by_person: dict[str, list[SystemUser]] = defaultdict(list)
+        for user in self._active(users):
+            by_person[user.person].append(SystemUser(user, names[user.it_system]))
+        return by_person
 
     # --- persons ---------------------------------------------------------------------
 
@@ -134,6 +152,10 @@ class OrgView:
 
     def associations(self, person_id: str) -> list[Association]:
         return list(self._associations.get(person_id, ()))
+
+    def it_users(self, person_id: str) -> list[SystemUser]:
+        """The person's IT users valid today, as the sources gave them."""
+        return list(self._it_users.get(person_id, ()))
 
     def managed_units(self, person_id: str) -> list[Unit]:
         unit_ids = dict.fromkeys(post.unit for post in self._posts_of_person.get(person_id, ()))

@@ -4,8 +4,9 @@ while the store is empty, and what tests, samples and benchmarks are made from.
 `generate_org` builds a "Kolding Kommune" of any size: a unit tree of up to four levels
 (municipality > forvaltning > afdeling > institution), Danish names with æ ø å and
 accents (and many people sharing a full name), engagements that are active, ended or
-future relative to `as_of`, managers, leaves, associations, roles, addresses and IT
-systems. The result is a plain dict in the snapshot shape, ready for `json.dump`.
+future relative to `as_of`, managers, leaves, associations, roles, addresses, IT
+systems and persons' IT users in them. The result is a plain dict in the snapshot
+shape, ready for `json.dump`.
 
 Deterministic: every choice comes from one `random.Random(seed)` and from `as_of`, and
 nothing iterates a set, so the same arguments give the same snapshot in every process.
@@ -44,7 +45,7 @@ ROOT_ID = "u-root"
 ROOT_NAME = "Kolding Kommune"
 KINDS = (
     "units", "persons", "engagements", "associations", "managers",
-    "addresses", "leaves", "roles", "it_systems",
+    "addresses", "leaves", "roles", "it_systems", "it_users",
 )
 
 # -- names ------------------------------------------------------------------------------
@@ -204,6 +205,7 @@ ROLE_TYPES = ("Tillidsrepræsentant", "Arbejdsmiljørepræsentant", "Superbruger
               "Kontaktperson", "Systemadministrator")
 IT_SYSTEMS = ("Active Directory", "Aula", "SBSYS", "OPUS Løn", "Nexus", "FLIS", "Momentum",
               "Outlook", "OS2mo", "Kitos", "Serviceplatformen", "Min Læring")
+IT_USER_SHARE = 0.3  # of persons with accounts in the IT systems
 MOBILE_PREFIXES = ("20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31",
                    "40", "41", "42", "50", "51", "52", "53", "60", "61", "71", "81", "91")
 
@@ -328,7 +330,7 @@ class _Builder:
     def build(self) -> Snapshot:
         for step in (self._units, self._persons, self._engagements, self._managers,
                      self._leaves, self._associations, self._roles, self._addresses,
-                     self._it_systems):
+                     self._it_systems, self._it_users):
             step()
         return self.out
 
@@ -671,6 +673,22 @@ class _Builder:
     def _it_systems(self) -> None:
         for name in IT_SYSTEMS:
             self.add("it_systems", "it", name=name)
+
+    def _it_users(self) -> None:
+        """Accounts some persons have in the IT systems, a few ended or not yet begun.
+        Drawn last, so every other kind stays as a seed gave it before."""
+        rng, systems = self.rng, self.out["it_systems"]
+        for person in self.out["persons"]:
+            if rng.random() >= IT_USER_SHARE:
+                continue
+            words = ascii_words(f"{person['given_name']} {person['surname']}")
+            username = "".join(word[:3] for word in words)[:8] or person["id"]
+            for system in rng.sample(systems, rng.randint(1, 2)):
+                start = self.today - rng.randint(-30, 4000)
+                end = None if rng.random() < 0.9 else start + rng.randint(1, 4000)
+                self.dated("it_users", "iu", start, end, person=person["id"],
+                           it_system=system["id"], username=username,
+                           external_id=f"{rng.randrange(16 ** 8):08x}")
 
 
 _SINGLE_CUM = list(accumulate(SINGLE_WEIGHTS))

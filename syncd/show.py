@@ -6,6 +6,7 @@ is rendered from that same dict, so the two can never disagree.
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Any
 
 from syncd.org import Address, Engagement, Person, Unit
@@ -43,7 +44,9 @@ def _contacts(addresses: list[Address]) -> list[dict[str, Any]]:
 
 
 def person_card(org: OrgView, person_id: str, accounts: list[dict[str, Any]] | None = None,
-                changes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                changes: list[dict[str, Any]] | None = None,
+                it_users: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`it_users` as `Store.person_it_users` gives them (secrets are never among them)."""
     person = org.person(person_id)
     primary = org.primary_engagement(person_id)
     manager = org.manager_of(person_id)
@@ -69,6 +72,7 @@ def person_card(org: OrgView, person_id: str, accounts: list[dict[str, Any]] | N
         "leave": {"leave_type": leave.leave_type, **_dates(leave)} if leave else None,
         "roles": [{"role_type": r.role_type, "unit": r.unit} for r in org.roles(person_id)],
         "accounts": [_jsonable(a) for a in accounts or []],
+        "it_users": [_jsonable(u) for u in sorted(it_users or [], key=lambda u: u["system"])],
         "last_changes": [_jsonable(c) for c in changes or []],
     }
 
@@ -143,6 +147,7 @@ def render_person(card: dict[str, Any]) -> str:
         since = f" since {account['disabled_on']}" if account["disabled_on"] else ""
         lines.append(f"    {account['target']}: {account['username']}  {account['dn']}  "
                      f"({account['state']}{since})")
+    lines += _render_it_users(card["it_users"])
     if card["last_changes"]:
         lines.append("  last changes:")
         for change in card["last_changes"]:
@@ -150,6 +155,26 @@ def render_person(card: dict[str, Any]) -> str:
             lines.append(f"    {change['at'][:19]}  {change['target']}: {change['action']} "
                          f"{change['dn']}  ({change['why']}){failed}")
     return "\n".join(lines)
+
+
+def _render_it_users(it_users: list[dict[str, Any]]) -> list[str]:
+    """Under each system's name (the card lists them by system), its accounts."""
+    lines = ["  IT users:" + ("" if it_users else " (none)")]
+    for system, users in groupby(it_users, key=lambda user: user["system"]):
+        lines.append(f"    {system}:")
+        lines += [f"      {_it_user_line(user)}" for user in users]
+    return lines
+
+
+def _it_user_line(user: dict[str, Any]) -> str:
+    """A target's account with where it is and its state, or a source's with its dates."""
+    if user["origin"] == "source":
+        ident = f"  id {user['external_id']}" if user["external_id"] else ""
+        return f"{user['username']}{ident}  ({_period(user)}, from the sources)"
+    found = "".join(f"  {user[k]}" for k in ("locator", "anchor") if user[k])
+    dates = "".join(f", {word} {user[k]}" for word, k in
+                    (("since", "since"), ("disabled", "disabled_on")) if user[k])
+    return f"{user['username']}{found}  ({user['state']}{dates}, syncd's)"
 
 
 def render_unit(card: dict[str, Any]) -> str:

@@ -19,14 +19,18 @@ from typing import Any
 import ldap3
 
 from syncd.config import load_config
-from syncd.objects import Entry
+from syncd.objects import GROUP, USER, Entry
 from syncd.targets.base import Target
 from syncd.targets.memory.service import forget_services, service_named
 from syncd.targets.registry import open_target
+from syncd.targets.scim.paths import ENTERPRISE
+from syncd.targets.scim.schema import CORE_USER
 from syncd.testing.config import write_config
 from syncd.testing.samba import SambaDC
+from syncd.testing.scim import ScimServer, default_schemas
 from syncd.testing.slapd import Slapd
 from tests.conftest import REPO, write_json
+from tests.fixtures_scim import MAPPING, PATCH_OP, scim_target_block
 from tests.sync_env import SMALL_ORG
 
 
@@ -51,6 +55,8 @@ class Harness:
     member_attribute: str
     group_name_attribute: str
     moves: bool  # a disable moves the object (LDAP: to ou=disabled)
+    manager_attribute = "manager"  # names the manager's object
+    read_attributes: tuple[str, ...] = ("title", "active", "description")  # read back too
     # The pytest fixtures the harness is given, as keyword arguments (a session's server).
     fixtures: tuple[str, ...] = ()
     # A public address the target refuses, as (type, refused value, accepted value).
@@ -82,7 +88,7 @@ class Harness:
     def found(self) -> Found:
         with self.target() as target:
             names = [self.username_attribute, self.anchor_attribute, self.member_attribute,
-                     self.group_name_attribute, "title", "active", "description", "manager"]
+                     self.group_name_attribute, *self.read_attributes, self.manager_attribute]
             entries = target.read(names)
             key = target.capabilities.locator_key
         users = {u: e for e in entries
@@ -93,7 +99,7 @@ class Harness:
         members = {name: {by_locator.get(key(v), v) for v in e.get(self.member_attribute)}
                    for name, e in groups.items()}
         managers = {u: by_locator.get(key(m), m) for u, e in users.items()
-                    if (m := e.first("manager"))}
+                    if (m := e.first(self.manager_attribute))}
         return Found(users, groups, members, managers, entries)
 
     def group_name(self, entry: Entry) -> str:
@@ -282,6 +288,59 @@ class AdHarness(OpenLdapHarness):
         """The DC is the session's: the next harness resets it."""
 
 
-# SCIM plugs in here.
+class ScimHarness(Harness):
+    """A SCIM 2.0 provider: a fresh scim2-server per test, with mappings/scim.yaml."""
+
+    name = "scim"
+    mapping = MAPPING
+    username_attribute, anchor_attribute = "userName", "externalId"
+    member_attribute, group_name_attribute = "members", "displayName"
+    manager_attribute = f"{ENTERPRISE}:manager"
+    read_attributes = ("title", "active")
+    moves = False
+    # RFC 7643 gives an address no format, so scim2-server takes any; this one announces
+    # (and enforces) emails unique, as many providers do: p1's address is taken.
+    refused_address = ("email", "direktoer@kolding.example", "bjorn.holm@kolding.example")
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.server = ScimServer(root / "scim", schemas=unique_emails()).start()
+
+    def target_block(self) -> str:
+        return scim_target_block(self.server.url, self.server.token_file(), self.mapping)
+
+    def is_user(self, entry: Entry) -> bool:
+        return entry.kind == USER
+
+    def is_group(self, entry: Entry) -> bool:
+        return entry.kind == GROUP
+
+    def is_disabled(self, entry: Entry) -> bool:
+        return entry.get("active") == ("false",)
+
+    def add_foreign_user(self, username: str, person_id: str | None = None) -> str:
+        user = {"schemas": [CORE_USER], "userName": username, "title": "by hand"}
+        if person_id:
+            user["externalId"] = person_id
+        return str(self.server.send("POST", "/Users", user)["id"])
+
+    def add_member(self, group: Entry, member_locator: str) -> None:
+        self.server.send("PATCH", f"/Groups/{group.locator}", {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members",
+                            "value": [{"value": member_locator}]}]})
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+def unique_emails() -> list[dict[str, Any]]:
+    """scim2-server's schemas with a User's emails unique on the server."""
+    schemas = default_schemas()
+    user = next(s for s in schemas if s["id"] == CORE_USER)
+    next(a for a in user["attributes"] if a["name"] == "emails")["uniqueness"] = "server"
+    return schemas
+
+
 HARNESSES: dict[str, type[Harness]] = {"memory": MemoryHarness, "openldap": OpenLdapHarness,
-                                       "ad": AdHarness}
+                                       "ad": AdHarness, "scim": ScimHarness}

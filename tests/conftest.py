@@ -11,7 +11,7 @@ import pytest
 
 from syncd.store import Store, open_store
 
-pytest_plugins = ["tests.fixtures_slapd", "tests.fixtures_samba"]
+pytest_plugins = ["tests.fixtures_slapd", "tests.fixtures_samba", "tests.fixtures_scim"]
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -50,3 +50,44 @@ def upgrade_from_v3(url: str) -> None:
     assert store.accounts("scim")[("user", "p2")].locator is None
     [audit] = store.person_audit("p1")
     assert audit["dn"] == "uid=soerena,ou=people,dc=example,dc=org"
+
+
+V4 = 4  # the registry had no `since`, and the org no it_users
+V4_UPDATED = datetime(2026, 10, 5, 23, 30, tzinfo=UTC)
+
+
+def make_v4_store(url: str) -> None:
+    """Schema version 4 with an active user, a reservation and a group registered."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for migration in MIGRATIONS[:V4]:
+            migration(conn)
+        conn.execute(meta.insert().values(key="schema_version", value=str(V4)))
+        for kind, key, state, username in (("user", "p1", "active", "soerena"),
+                                           ("user", "p2", "pending", "aaseo"),
+                                           ("group", "units:skole", "active", "skole")):
+            conn.execute(text(
+                "INSERT INTO accounts (target, kind, key, locator, username, anchor, state, "
+                "updated_at) VALUES ('ldap', :kind, :key, :locator, :username, :anchor, "
+                ":state, :at)"),
+                {"kind": kind, "key": key, "username": username, "state": state,
+                 "at": V4_UPDATED, "locator": None if state == "pending" else f"cn={key}",
+                 "anchor": None if state == "pending" else f"uuid-{key}"})
+    engine.dispose()
+
+
+def upgrade_from_v4(url: str) -> None:
+    """Every registry row is kept; `since` is the day of its last update (a reservation,
+    which names nothing that exists yet, has none); the org takes it_users."""
+    make_v4_store(url)
+    store = open_store(url)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert set(store.accounts("ldap")) == {("user", "p1"), ("user", "p2"),
+                                           ("group", "units:skole")}
+    [theirs] = [u for u in store.person_it_users("p1")]
+    assert (theirs["system"], theirs["username"], theirs["anchor"], theirs["state"],
+            theirs["since"]) == ("ldap", "soerena", "uuid-p1", "active", date(2026, 10, 5))
+    assert store.person_it_users("p2")[0]["since"] is None
+    store.save_accounts([Owned("ldap", "user", "p1", "cn=p1", "soerena", "uuid-p1",
+                               "disabled", date(2026, 12, 1))])
+    assert store.person_it_users("p1")[0]["since"] == date(2026, 10, 5)  # kept

@@ -227,14 +227,28 @@ def test_http_kind_paths_are_url_paths_not_files(tmp_path):
     assert config.sources[0].kinds["persons"].path == "persons"
 
 
-def test_a_scim_target_is_refused_until_syncd_supports_it(tmp_path):
+@pytest.mark.parametrize(("keys", "expected"), [
+    ("token_file: t", None),
+    ("username: syncd, password_file: t", None),
+    ("token_file: t, username: syncd, password_file: t",
+     "give a bearer token or a username and password, not both"),
+    ("", "give exactly one of token_file or token"),
+    ("token_file: t, password_file: t", "password and password_file need username"),
+    ("token: hunter2", "secrets are never inline"),
+])
+def test_a_scim_target_signs_in_with_one_secret_from_a_file_or_the_environment(
+        tmp_path, keys, expected):
     (tmp_path / "t").write_text("x")
     (tmp_path / "t").chmod(0o600)
-    text = base(tmp_path) + """targets:
-  - {name: it, type: scim, url: "https://x/scim/v2", token_file: t, mapping: mapping.yaml}
+    text = base(tmp_path) + f"""targets:
+  - {{name: it, type: scim, url: "https://x/scim/v2", mapping: mapping.yaml, {keys}}}
 """
-    [problem] = problems_of(write(tmp_path, text))
-    assert ":6: targets[0]: SCIM targets are not supported by this version of syncd yet" in problem
+    path = write(tmp_path, text)
+    if expected is None:
+        assert load_config(path).targets[0].type == "scim"
+    else:
+        [problem] = problems_of(path)
+        assert expected in problem and "hunter2" not in problem
 
 
 def test_file_problems_come_with_the_schema_problems_in_one_pass(tmp_path):

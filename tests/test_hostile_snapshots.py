@@ -167,7 +167,7 @@ def test_names_with_a_lone_surrogate_are_reported_printably():
     found = problems(data)
     assert found == [
         "org.json: pe\\ud801: unknown kind (known: units, persons, engagements, associations, "
-        "managers, addresses, leaves, roles, it_systems)",
+        "managers, addresses, leaves, roles, it_systems, it_users)",
         "org.json: n\\udc00: persons 'p1': unknown field (put site fields under extra)"]
     assert "".join(found).encode("utf-8")
 

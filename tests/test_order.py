@@ -6,8 +6,8 @@ from itertools import permutations
 
 import pytest
 
-from syncd.objects import GROUP, OU, USER
-from syncd.plan.model import Action, Change
+from syncd.objects import GROUP, OU, USER, Ref
+from syncd.plan.model import Action, AttrChange, Change
 from syncd.plan.order import ordered
 from syncd.targets.ldap.directory import CAPABILITIES
 
@@ -108,3 +108,36 @@ def test_id_keyed_changes_without_a_locator_sort_the_same_whatever_came_first():
         (GROUP, "units:staff"),
         (USER, "p-dee"),
     )
+
+
+def managed_by(uid: str, manager: str | None) -> Change:
+    """A new user of an id-keyed target, naming its manager by reference."""
+    change = user(Action.CREATE, uid, None)
+    if manager:
+        change.attributes.append(AttrChange("manager", (), (Ref(USER, f"p-{manager}"),)))
+    return change
+
+
+@pytest.mark.parametrize(("chain", "expected"), [
+    # a report sorts before its manager: the manager moves ahead
+    ({"ann": "zoe", "zoe": None}, ["zoe", "ann"]),
+    # a chain three deep, and one unrelated user keeping its slot order
+    ({"a": "b", "b": "c", "c": None, "m": None}, ["c", "b", "a", "m"]),
+    # a cycle (two managing each other): each placed once, one still needs a follow-up
+    ({"a": "b", "b": "a"}, ["b", "a"]),
+    # a manager not created this cycle changes nothing
+    ({"a": "existing", "b": None}, ["a", "b"]),
+])
+def test_new_users_come_after_the_new_users_they_name(chain, expected):
+    changes = [managed_by(uid, manager) for uid, manager in chain.items()]
+    result = ordered(changes, references_first=True)
+    assert [c.username for c in result] == expected
+    assert [c.username for c in ordered(changes)] == sorted(chain)  # by default: by key
+
+
+def test_only_new_users_move_for_their_references():
+    changes = [group(Action.CREATE, "g", None), managed_by("ann", "zoe"),
+               user(Action.UPDATE, "bob", "id-bob"), managed_by("zoe", None)]
+    result = ordered(changes, references_first=True)
+    assert [(c.action.word, c.key) for c in result] == [  # bob sorts first by its id
+        ("update", "p-bob"), ("create", "p-zoe"), ("create", "p-ann"), ("create", "units:g")]

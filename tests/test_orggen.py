@@ -43,8 +43,10 @@ CONTRACT: dict[str, tuple[set[str], set[str]]] = {
     "leaves": ({"id", "person"}, {"leave_type", "valid_from", "valid_to"}),
     "roles": ({"id", "person", "role_type"}, {"unit", "valid_from", "valid_to"}),
     "it_systems": ({"id", "name"}, set()),
+    "it_users": ({"id", "person", "it_system", "username"},
+                 {"external_id", "valid_from", "valid_to"}),
 }
-PERSON_REFS = ("engagements", "associations", "managers", "leaves", "roles")
+PERSON_REFS = ("engagements", "associations", "managers", "leaves", "roles", "it_users")
 
 
 # -- helpers: what syncd itself will compute, written out simply -------------------------
@@ -156,7 +158,7 @@ def test_generated_org_has_the_variety_tests_need(generated: Snapshot) -> None:
     assert any(active(leave, TODAY) for leave in generated["leaves"])
     managed = {m["unit"] for m in generated["managers"] if active(m, TODAY)}
     assert 0.5 * len(generated["units"]) < len(managed) < len(generated["units"])
-    for kind in ("associations", "roles", "it_systems"):
+    for kind in ("associations", "roles", "it_systems", "it_users"):
         assert generated[kind], kind
     visibilities = {(a["type"], a["visibility"]) for a in generated["addresses"]}
     assert {("email", "public"), ("email", "internal"), ("phone", "secret")} <= visibilities

@@ -388,3 +388,8 @@ def test_ad_account_expires_names_a_time_zone_it_does_not_know():
     found = problem("{{ last_day | ad_account_expires('Europe/Kolding') }}",
                     last_day="2026-11-30")
     assert "unknown time zone 'Europe/Kolding'" in found.message
+
+
+@pytest.mark.parametrize(("names", "expected"), [([], "none"), (["anna", "bo"], "anna")])
+def test_first_of_nothing_is_none_so_or_gives_a_fallback(names, expected):
+    assert render("{{ (names | first) or 'none' }}", names=names) == expected

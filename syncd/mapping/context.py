@@ -5,18 +5,52 @@ README.md ("Mapping cookbook") lists these names; keep the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from syncd.objects import ACTIVE, DELETED, Owned
 from syncd.org import Person, Unit
 from syncd.orgview import OrgView
 
 
+@dataclass(frozen=True)
+class ItUser:
+    """One of a person's IT users as a template sees it: one a source gave (`origin`
+    "source", valid today), or syncd's own account in another target ("target")."""
+
+    system: str  # the IT system's name, or the target's
+    username: str | None
+    external_id: str | None  # the system's own id (a target's entryUUID, objectGUID, ...)
+    state: str  # a target account's registry state; "active" for a source's
+    origin: str
+
+
+def it_users(org: OrgView, person_id: str, elsewhere: Sequence[Owned]) -> list[ItUser]:
+    """The person's IT users today: the sources', then syncd's in `elsewhere` (the
+    person's registry users in the other targets), leaving out deleted accounts."""
+    theirs = [ItUser(found.system, found.it_user.username, found.it_user.external_id,
+                     ACTIVE, "source") for found in org.it_users(person_id)]
+    ours = [ItUser(owned.target, owned.username, owned.anchor, owned.state, "target")
+            for owned in elsewhere if owned.state != DELETED]
+    return theirs + ours
+
+
+def it_context(org: OrgView, person_id: str, elsewhere: Sequence[Owned]) -> dict[str, Any]:
+    """`it_users`, and `it_systems`: their systems' names, sorted, each once (a list, so
+    that what a template makes of it is the same in every process)."""
+    users = it_users(org, person_id, elsewhere)
+    return {"it_users": users, "it_systems": sorted({user.system for user in users})}
+
+
 def person_context(
-    org: OrgView, person: Person, window: int, common: dict[str, Any]
+    org: OrgView, person: Person, window: int, common: dict[str, Any],
+    elsewhere: Sequence[Owned] = (),
 ) -> dict[str, Any]:
     """Everything about `person` on `org.day`; `primary` falls back to the next
-    engagement inside the pre-provision window, so a future hire renders too."""
+    engagement inside the pre-provision window, so a future hire renders too.
+    `elsewhere`: the person's registry users in the config's other targets."""
     pid = person.id
     active = org.active_engagements(pid)
     upcoming = org.upcoming_engagements(pid, window)
@@ -46,6 +80,7 @@ def person_context(
         "associations": org.associations(pid),
         "is_manager": org.is_manager(pid),
         "managed_units": org.managed_units(pid),
+        **it_context(org, pid, elsewhere),
     }
 
 

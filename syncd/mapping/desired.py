@@ -12,13 +12,13 @@ which may name other people's entries (`manager_dn`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from syncd.errors import InvalidDn, Problem
-from syncd.mapping.context import common_context, person_context, unit_context
+from syncd.mapping.context import common_context, it_context, person_context, unit_context
 from syncd.mapping.rules import CompiledGroup, CompiledMapping
 from syncd.mapping.templating import Template, TemplateError, render_budget
 from syncd.mapping.unitnames import unit_slugs
@@ -92,16 +92,19 @@ def desired_state(
     taken: set[str],
     lookup: Lookup,
     known_groups: Mapping[str, Owned] | None = None,
+    elsewhere: Mapping[str, Sequence[Owned]] | None = None,
 ) -> Desired:
     """Every OU, user and group the mapping wants in one target on `org.day`.
 
     `known` and `known_groups` are the registry's users (by person id) and groups (by
     group key): usernames and unit group names once given are kept. `target` is the
     target's name, which groups' and OUs' markers carry; `context` what the target gives
-    every template (an LDAP target its `base_dn`, which the mapping's DNs are under)."""
+    every template (an LDAP target its `base_dn`, which the mapping's DNs are under).
+    `elsewhere`: each person's registry users in the config's other targets, which
+    templates read as `it_users` beside the sources' IT users."""
     with render_budget():
         return _Builder(org, mapping, context, mapping.markers(target), variables, known,
-                        taken, lookup, known_groups or {}).build()
+                        taken, lookup, known_groups or {}, elsewhere or {}).build()
 
 
 @dataclass
@@ -115,6 +118,7 @@ class _Builder:
     taken: set[str]
     lookup: Lookup
     known_groups: Mapping[str, Owned]
+    elsewhere: Mapping[str, Sequence[Owned]]
 
     def __post_init__(self) -> None:
         self.taken = {name.lower() for name in self.taken}
@@ -161,7 +165,7 @@ class _Builder:
                 "changed, so the patterns apply to new accounts only")
 
     def _could_have_made(self, username: str, person: Person, policy: UsernamePolicy) -> bool:
-        parts = name_parts(person.given_name, person.surname, person.nickname)
+        parts = self._name_parts(person)
         try:
             return could_have_made(username.lower(), parts, policy, label=self.label(person.id))
         except TemplateError:
@@ -306,7 +310,8 @@ class _Builder:
 
     def _account(self, person: Person) -> _Account | None:
         label = self.label(person.id)
-        context = person_context(self.org, person, self.lifecycle.pre_provision_days, self.common)
+        context = person_context(self.org, person, self.lifecycle.pre_provision_days,
+                                 self.common, self.elsewhere.get(person.id, ()))
         if not self.mapping.when.evaluate(context, label=label):
             return self._leaver(person.id, context, self._why_not(context))
         known = self.known.get(person.id)
@@ -405,10 +410,14 @@ class _Builder:
         return None
 
     def _new_username(self, person: Person, label: str) -> str:
-        parts = name_parts(person.given_name, person.surname, person.nickname)
-        return generate_username(
-            parts, self.mapping.usernames, lambda name: name.lower() in self.taken, label=label
-        )
+        return generate_username(self._name_parts(person), self.mapping.usernames,
+                                 lambda name: name.lower() in self.taken, label=label)
+
+    def _name_parts(self, person: Person) -> dict[str, Any]:
+        """What username patterns read: the name's parts, and the person's IT users (a
+        pattern may reuse the username another system has)."""
+        return {**name_parts(person.given_name, person.surname, person.nickname),
+                **it_context(self.org, person.id, self.elsewhere.get(person.id, ()))}
 
     # --- users ---------------------------------------------------------------------
 

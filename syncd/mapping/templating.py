@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, is_dataclass
@@ -218,7 +218,15 @@ def last_word(value: Any) -> str:
     return words[-1] if words else ""
 
 
+def first(value: Iterable[Any]) -> Any:
+    """Jinja's `first`, but None for an empty sequence: under StrictUndefined Jinja's
+    own gives an undefined that even `or` refuses, so `(xs | first) or ''` would fail
+    for the person who has none."""
+    return next(iter(value), None)
+
+
 FILTERS = {
+    "first": first,
     "translit": translit,
     "slug": slug,
     "dn_escape": dn_escape,

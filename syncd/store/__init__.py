@@ -23,8 +23,10 @@ from syncd.store.accounts import (
     load_accounts,
     person_accounts,
     person_audit,
+    person_it_users,
     save_accounts,
     taken_usernames,
+    user_accounts,
     write_audit,
 )
 from syncd.store.engine import make_engine, writer
@@ -115,6 +117,12 @@ class Store:
             return load_accounts(conn, target)
 
     @_translated
+    def user_accounts(self) -> dict[str, list[Owned]]:
+        """Every target's users by person id: what a mapping sees of the other targets."""
+        with self.engine.connect() as conn:
+            return user_accounts(conn)
+
+    @_translated
     def taken_usernames(self, target: str) -> set[str]:
         with self.engine.connect() as conn:
             return taken_usernames(conn, target)
@@ -141,6 +149,12 @@ class Store:
     def person_accounts(self, person_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return person_accounts(conn, person_id)
+
+    @_translated
+    def person_it_users(self, person_id: str) -> list[dict[str, Any]]:
+        """Every IT user of the person: syncd's in each target, and the sources'."""
+        with self.engine.connect() as conn:
+            return person_it_users(conn, person_id)
 
     @_translated
     def find_persons(self, name: str) -> list[str]:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from syncd.objects import DELETED, Owned
-from syncd.store.schema import accounts, audit
+from syncd.objects import DELETED, PENDING, USER, Owned
+from syncd.store.schema import accounts, audit, org_tables
 
 
 @dataclass
@@ -41,11 +41,22 @@ class AuditEntry:
 
 def load_accounts(conn: Connection, target: str) -> dict[tuple[str, str], Owned]:
     rows = conn.execute(select(accounts).where(accounts.c.target == target))
-    return {
-        (row.kind, row.key): Owned(row.target, row.kind, row.key, row.locator, row.username,
-                                   row.anchor, row.state, row.disabled_on)
-        for row in rows
-    }
+    return {(row.kind, row.key): _owned(row) for row in rows}
+
+
+def _owned(row: Any) -> Owned:
+    return Owned(row.target, row.kind, row.key, row.locator, row.username, row.anchor,
+                 row.state, row.disabled_on)
+
+
+def user_accounts(conn: Connection) -> dict[str, list[Owned]]:
+    """Every target's user rows, by person id (by target within), in one query."""
+    rows = conn.execute(select(accounts).where(accounts.c.kind == USER)
+                        .order_by(accounts.c.key, accounts.c.target))
+    by_person: dict[str, list[Owned]] = {}
+    for row in rows:
+        by_person.setdefault(row.key, []).append(_owned(row))
+    return by_person
 
 
 def taken_usernames(conn: Connection, target: str) -> set[str]:
@@ -61,9 +72,12 @@ def taken_usernames(conn: Connection, target: str) -> set[str]:
 
 
 def save_accounts(conn: Connection, items: Iterable[Owned]) -> None:
-    """Insert or update registry rows, one upsert each (SQLite and PostgreSQL alike)."""
-    now = datetime.now(UTC)
-    rows = [{**dataclasses.asdict(item), "updated_at": now} for item in items]
+    """Insert or update registry rows, one upsert each (SQLite and PostgreSQL alike).
+    `since` is set once, when a row first names an object that exists (a reservation
+    has none), and kept through every later update, disable and re-enable."""
+    now, today = datetime.now(UTC), date.today()
+    rows = [{**dataclasses.asdict(item), "updated_at": now,
+             "since": None if item.state == PENDING else today} for item in items]
     if not rows:
         return
     upserts: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
@@ -71,15 +85,16 @@ def save_accounts(conn: Connection, items: Iterable[Owned]) -> None:
     insert_for = upserts.get(conn.dialect.name)
     if insert_for is None:  # another database: the portable way, delete then insert
         for row in rows:
+            row["since"] = conn.execute(select(accounts.c.since).where(_key(row))
+                                        ).scalar() or row["since"]
             conn.execute(delete(accounts).where(_key(row)))
         conn.execute(insert(accounts), rows)
         return
     statement = insert_for(accounts)
     key = ["target", "kind", "key"]
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=key,
-        set_={c: statement.excluded[c] for c in rows[0] if c not in key},
-    ), rows)
+    updated: dict[str, Any] = {c: statement.excluded[c] for c in rows[0] if c not in key}
+    updated["since"] = func.coalesce(accounts.c.since, statement.excluded.since)
+    conn.execute(statement.on_conflict_do_update(index_elements=key, set_=updated), rows)
 
 
 def _key(row: dict[str, Any]) -> Any:
@@ -115,6 +130,27 @@ def person_accounts(conn: Connection, person_id: str) -> list[dict[str, Any]]:
         .order_by(accounts.c.target)
     )
     return [dict(row._mapping) for row in rows]
+
+
+def person_it_users(conn: Connection, person_id: str) -> list[dict[str, Any]]:
+    """The person's IT users, by system: syncd's user in each target (the registry row,
+    the target's own id as `anchor`), then those the sources gave (`origin` says which)."""
+    ours = conn.execute(
+        select(accounts.c.target.label("system"), accounts.c.username, accounts.c.locator,
+               accounts.c.anchor, accounts.c.state, accounts.c.since, accounts.c.disabled_on)
+        .where(and_(accounts.c.kind == USER, accounts.c.key == person_id))
+        .order_by(accounts.c.target))
+    users, systems = org_tables["it_users"].c, org_tables["it_systems"].c
+    theirs = conn.execute(
+        select(systems.name.label("system"), users.username, users.external_id,
+               users.valid_from, users.valid_to)
+        .join_from(org_tables["it_users"], org_tables["it_systems"],
+                   users.it_system == systems.id)
+        .where(users.person == person_id)
+        .order_by(systems.name, users.valid_from, users.id))
+    found = [{**row._mapping, "origin": "target"} for row in ours]
+    found += [{**row._mapping, "origin": "source"} for row in theirs]
+    return sorted(found, key=lambda row: row["system"])
 
 
 def person_audit(conn: Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:

@@ -126,6 +126,9 @@ def _audit(md: MetaData, locator: Column[Any]) -> Table:
 # Where an object is (a DN, a SCIM id): unknown before it exists.
 accounts = _accounts(metadata, Column("locator", Text))
 audit = _audit(metadata, Column("locator", Text))
+# v5: the registry's users are the persons' IT users: since when, found by person.
+accounts.append_column(Column("since", Date))  # first created or adopted; never rewritten
+Index("ix_accounts_person", accounts.c.kind, accounts.c.key)
 
 
 locks = Table(
@@ -138,8 +141,12 @@ locks = Table(
 )
 
 
+_V1_KINDS = [kind for kind in KINDS if kind != "it_users"]  # the kinds v1 made tables for
+
+
 def _v1(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[meta, *org_tables.values(), ingests, record_changes])
+    kinds = [org_tables[kind] for kind in _V1_KINDS]
+    metadata.create_all(conn, tables=[meta, *kinds, ingests, record_changes])
 
 
 def _v2(conn: Connection) -> None:
@@ -156,8 +163,10 @@ def _v3(conn: Connection) -> None:
 
 def _v4(conn: Connection) -> None:
     """`dn` becomes `locator`, and may be empty: a SCIM object has an id only once it
-    exists. PostgreSQL alters the column; SQLite (no ALTER COLUMN) copies the table."""
-    for table in (accounts, audit):
+    exists. PostgreSQL alters the column; SQLite (no ALTER COLUMN) copies the table
+    (the tables as v4 left them: later versions add to them)."""
+    v4 = MetaData()
+    for table in (_accounts(v4, Column("locator", Text)), _audit(v4, Column("locator", Text))):
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"ALTER TABLE {table.name} RENAME COLUMN dn TO locator"))
             conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN locator DROP NOT NULL"))
@@ -165,7 +174,7 @@ def _v4(conn: Connection) -> None:
         for index in table.indexes:
             conn.execute(text(f"DROP INDEX {index.name}"))
         conn.execute(text(f"ALTER TABLE {table.name} RENAME TO {table.name}_v3"))
-        metadata.create_all(conn, tables=[table])
+        v4.create_all(conn, tables=[table])
         names = ", ".join(c.name for c in table.columns)
         copied = names.replace("locator", "dn")
         conn.execute(text(f"INSERT INTO {table.name} ({names}) "
@@ -173,8 +182,20 @@ def _v4(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE {table.name}_v3"))
 
 
+def _v5(conn: Connection) -> None:
+    """IT users: the `it_users` kind, and the registry's users as IT users (`since`,
+    the day a row was first created or adopted: on older rows the day of their last
+    update, the best the store knows; and an index to find a person's accounts)."""
+    metadata.create_all(conn, tables=[org_tables["it_users"]])
+    conn.execute(text("ALTER TABLE accounts ADD COLUMN since DATE"))
+    day = ("CAST(updated_at AT TIME ZONE 'UTC' AS DATE)" if conn.dialect.name == "postgresql"
+           else "substr(updated_at, 1, 10)")  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff"
+    conn.execute(text(f"UPDATE accounts SET since = {day} WHERE state <> 'pending'"))
+    conn.execute(text("CREATE INDEX ix_accounts_person ON accounts (kind, key)"))
+
+
 # Append only: a released migration is never edited, a new version is added instead.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -3,9 +3,10 @@
 
 scim2-server serves Users (with the Enterprise extension) and Groups at `/v2`. A
 `service_provider_config` (a dict of ServiceProviderConfig JSON) changes what it
-announces: no PATCH, a smaller filter.maxResults. Its resources live in its memory
-only: a stopped server has lost them (a test that stops a provider mid-cycle stops a
-proxy in front of it instead).
+announces: no PATCH, a smaller filter.maxResults; `schemas` (a list of Schema JSON, e.g.
+`default_schemas()` changed) what its /Schemas serve and it enforces. Its resources
+live in its memory only: a stopped server has lost them (a test that stops a provider
+mid-cycle stops a proxy in front of it instead).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Self
 
@@ -27,6 +29,24 @@ from syncd.testing.server import ServerProcess
 TOKEN = "scim-test-token-5b1e"
 # A request as the server logs it: "GET /v2/Users?count=7 HTTP/1.1" 200 1234
 _LOGGED = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+
+
+def default_schemas() -> list[dict[str, Any]]:
+    """The schemas scim2-server serves by default (RFC 7643's User, Group, Enterprise
+    User), for a test to change one."""
+    schemas: list[dict[str, Any]] = _default("schemas")
+    return schemas
+
+
+def default_service_provider_config() -> dict[str, Any]:
+    """What scim2-server announces by default (PATCH, filter.maxResults 1000, ...)."""
+    config: dict[str, Any] = _default("service-provider-config")
+    return config
+
+
+def _default(name: str) -> Any:
+    text = files("scim2_server.resources").joinpath(f"default-{name}.json").read_text("utf-8")
+    return json.loads(text)
 
 
 def free_port() -> int:
@@ -41,11 +61,13 @@ class ScimServer(ServerProcess):
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, *,
                  port: int | None = None, token: str = TOKEN,
-                 service_provider_config: dict[str, Any] | None = None) -> None:
+                 service_provider_config: dict[str, Any] | None = None,
+                 schemas: list[dict[str, Any]] | None = None) -> None:
         super().__init__(directory, prefix="syncd-scim-", start_timeout=30, stop_timeout=10)
         self.port = port or free_port()
         self.token = token
         self.service_provider_config = service_provider_config
+        self.schemas = schemas
 
     @property
     def url(self) -> str:
@@ -60,10 +82,12 @@ class ScimServer(ServerProcess):
     def start(self) -> Self:
         command = [str(Path(sys.executable).with_name("scim2-server")), "--hostname",
                    "127.0.0.1", "--port", str(self.port), "--bearer-token", self.token]
-        if self.service_provider_config is not None:
-            config = self.directory / "service-provider-config.json"
-            config.write_text(json.dumps(self.service_provider_config), encoding="utf-8")
-            command += ["--service-provider-config", str(config)]
+        for option, content in (("--service-provider-config", self.service_provider_config),
+                                ("--schema", self.schemas)):
+            if content is not None:
+                path = self.directory / f"{option.removeprefix('--')}.json"
+                path.write_text(json.dumps(content), encoding="utf-8")
+                command += [option, str(path)]
         offset = self._log_size()
         self._spawn_process(command, cwd=self.directory)
         self._wait_until_ready(offset)

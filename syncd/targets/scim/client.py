@@ -19,18 +19,21 @@ import pydantic
 import tenacity
 from scim2_client import SCIMClientException
 from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_models import PatchOp, Resource, SCIMException, SearchRequest
+from scim2_client.errors import server_error_exception
+from scim2_models import Error, PatchOp, Resource, SCIMException, SearchRequest
 
 from syncd.config.secrets import read_secret
 from syncd.errors import ObjectRejected, SyncdError, TargetUnavailable
 from syncd.retry import next_wait, policy
 from syncd.targets.scim.config import ScimTarget
+from syncd.targets.scim.paths import json_string
 from syncd.targets.scim.schema import RESOURCE_TYPES, ProviderSchema, provider_schema
 
 log = logging.getLogger("syncd.targets.scim")
 
 BACKOFF = 0.5  # seconds before the first retry; doubles each time
 MAX_BACKOFF = 30.0
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 _GONE = (401, 403)  # our credentials: nothing in this cycle will do better
 Json = dict[str, Any]
 
@@ -139,11 +142,15 @@ class ScimClient:
         count = min(self.config.page_size, self.max_results or self.config.page_size)
         start, seen = 1, set[str]()
         while True:
-            with self._errors(f"reading {RESOURCE_TYPES[kind]}s from {start}"):
-                page = self.scim.query(
-                    self.model(kind), query_parameters=SearchRequest(start_index=start,
-                                                                     count=count),
-                    check_response_payload=False)
+            doing = f"reading {RESOURCE_TYPES[kind]}s from {start}"
+            try:
+                with self._errors(doing):
+                    page = _unless_error(self.scim.query(
+                        self.model(kind), query_parameters=SearchRequest(start_index=start,
+                                                                         count=count),
+                        check_response_payload=False))
+            except ObjectRejected as exc:  # a page refused is no object refused: stop
+                raise TargetUnavailable(f"{self.where}: {doing}: {exc}") from None
             if not isinstance(page, dict):
                 raise TargetUnavailable(f"{self.where}: a page of {RESOURCE_TYPES[kind]}s "
                                         "is not a ListResponse")
@@ -160,7 +167,8 @@ class ScimClient:
 
     def get(self, kind: str, object_id: str) -> Json:
         with self._errors(f"reading {RESOURCE_TYPES[kind]} {object_id}"):
-            found = self.scim.query(self.model(kind), object_id, check_response_payload=False)
+            found = _unless_error(self.scim.query(self.model(kind), object_id,
+                                                 check_response_payload=False))
         assert isinstance(found, dict)
         return found
 
@@ -168,7 +176,8 @@ class ScimClient:
         """The new resource's id."""
         model = self.model(kind)
         with self._errors(f"creating {RESOURCE_TYPES[kind]}"):
-            created = self.scim.create(model.model_validate(doc), check_response_payload=False)
+            created = _unless_error(self.scim.create(model.model_validate(doc),
+                                                     check_response_payload=False))
         if not isinstance(created, dict) or not created.get("id"):
             raise TargetUnavailable(f"{self.where}: a create answered without an id")
         return str(created["id"])
@@ -177,13 +186,13 @@ class ScimClient:
         model = self.model(kind)
         with self._errors(f"changing {RESOURCE_TYPES[kind]} {object_id}"):
             patch = PatchOp[model].model_validate({"Operations": operations})  # type: ignore[valid-type]
-            self.scim.modify(model, object_id, patch, check_response_payload=False)
+            _unless_error(self.scim.modify(model, object_id, patch, check_response_payload=False))
 
     def replace(self, kind: str, object_id: str, doc: Json) -> None:
         model = self.model(kind)
         with self._errors(f"replacing {RESOURCE_TYPES[kind]} {object_id}"):
-            self.scim.replace(model.model_validate({**doc, "id": object_id}),
-                              check_response_payload=False)
+            _unless_error(self.scim.replace(model.model_validate({**doc, "id": object_id}),
+                                            check_response_payload=False))
 
     def delete(self, kind: str, object_id: str) -> None:
         with self._errors(f"deleting {RESOURCE_TYPES[kind]} {object_id}"):
@@ -194,10 +203,10 @@ class ScimClient:
         refusal that names who has the name asked for."""
         if not self.filter:
             return None
-        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
         try:
             page = self.scim.query(self.model(kind), query_parameters=SearchRequest(
-                filter=f'{attribute} eq "{quoted}"', count=1), check_response_payload=False)
+                filter=f"{attribute} eq {json_string(value)}", count=1),
+                check_response_payload=False)
         except (SCIMClientException, SCIMException, SyncdError):
             return None
         found = (page.get("Resources") or []) if isinstance(page, dict) else []
@@ -208,6 +217,16 @@ class ScimClient:
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return _errors(self.where, doing)
+
+
+def _unless_error(answer: Any) -> Any:
+    """The answer, unless it is a SCIM error: an unchecked payload (what lets syncd read
+    providers that stray from the models) comes back from scim2-client as a plain dict
+    even when it is an Error, which would read as success: a refused create as one
+    without an id, an error page as a provider with no resources, a refused PATCH as done."""
+    if isinstance(answer, dict) and ERROR_SCHEMA in (answer.get("schemas") or []):
+        raise server_error_exception(Error.model_validate(answer))
+    return answer
 
 
 @contextmanager

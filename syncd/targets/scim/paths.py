@@ -104,13 +104,19 @@ class AttrPath:
 def parse_path(text: str) -> AttrPath:
     """An AttrPath, or PathError saying what SCIM path syntax this text breaks."""
     match = _PATH.match(text.strip())
-    try:
-        assert match, "no match"
-        where = (match["filter"], json.loads(f'"{match["value"]}"')) if match["filter"] else None
-    except (AssertionError, ValueError):
+    if not match:
         raise PathError(f"{text!r} is not a SCIM attribute path (name, name.sub, "
-                        f'name[type eq "work"].sub, or urn:...:name)') from None
+                        f'name[type eq "work"].sub, or urn:...:name)')
+    where = (match["filter"], _unquoted(text, match["value"])) if match["filter"] else None
     return AttrPath(text.strip(), match["urn"], match["attribute"], where, match["sub"])
+
+
+def _unquoted(text: str, value: str) -> str:
+    """A filter's value: a JSON string (`\\"` a quote, `\\\\` a backslash)."""
+    try:
+        return str(json.loads(f'"{value}"'))
+    except ValueError:
+        raise PathError(f"{text!r}: \"{value}\" is not a JSON string") from None
 
 
 def get_key(data: dict[str, Any] | None, name: str) -> Any:

@@ -7,18 +7,18 @@ checked without a server.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import copy
 from typing import Any
 
 from syncd.errors import ObjectRejected
 from syncd.plan.model import AttrChange
-from syncd.targets.scim.paths import AttrPath, get_key, parse_path
+from syncd.targets.scim.paths import AttrPath, as_text, get_key, json_string, parse_path
 from syncd.targets.scim.schema import Attribute, ResourceSchema
 
 Json = dict[str, Any]
 
 
-def typed(attribute: Attribute, text: str) -> Any:
+def typed(path: AttrPath, attribute: Attribute, text: str) -> Any:
     """A value as JSON of the attribute's type (a mapping renders text)."""
     kind = attribute.type.lower()
     try:
@@ -31,7 +31,8 @@ def typed(attribute: Attribute, text: str) -> Any:
         if kind == "decimal":
             return float(text)
     except ValueError:
-        raise ObjectRejected(f"{attribute.name}: {text!r} is not a {kind}") from None
+        article = "an" if kind.startswith("i") else "a"  # boolean, integer, decimal
+        raise ObjectRejected(f"{path.text}: {text!r} is not {article} {kind}") from None
     return text
 
 
@@ -54,39 +55,48 @@ def put(doc: Json, schema: ResourceSchema, path: AttrPath, values: tuple[str, ..
         return
     key = _key(container, top.name)
     if path.where:
-        _put_element(container, key, path, leaf, values)
-    elif top.type == "complex":
-        sub = path.sub or "value"
-        if top.multi:
-            _set(container, key, [{"value": typed(leaf, v)} for v in values])
-        else:
-            part = container.setdefault(key, {}) if values else container.get(key)
-            if isinstance(part, dict):
-                _set(part, _key(part, sub), typed(leaf, values[0]) if values else None)
-                if not part:
-                    container.pop(key, None)
+        _put_element(container, key, path, top, leaf, values)
+    elif top.type == "complex" and not top.multi and path.sub:
+        _put_sub(container, key, path, leaf, values)
     else:
-        _set(container, key, ([typed(leaf, v) for v in values] if top.multi
-                              else typed(leaf, values[0]) if values else None))
+        _set(container, key, _value(path, top, leaf, values) if values else None)
+    _tidy(doc, path, container)
 
 
-def _put_element(container: Json, key: str, path: AttrPath, leaf: Attribute,
+def _tidy(doc: Json, path: AttrPath, container: Json) -> None:
+    """An extension with nothing left goes whole (and from `schemas`)."""
+    if path.extension and not container:
+        doc.pop(_key(doc, path.extension))
+
+
+def _put_element(container: Json, key: str, path: AttrPath, top: Attribute, leaf: Attribute,
                  values: tuple[str, ...]) -> None:
-    """One element of a multi-valued attribute, picked by `[name eq "value"]`."""
+    """One element of a multi-valued attribute, picked by `[name eq "value"]`; without
+    its `value`, or with nothing left but what picked it, the element goes."""
     assert path.where and path.sub
     name, wanted = path.where
-    elements = container.setdefault(key, [])
+    elements = container.get(key) or []
     element = next((e for e in elements if path.picks(e)), None)
+    if element is None and not values:
+        return
     if element is None:
-        if not values:
-            return
-        element = {name: wanted}
+        element = {top.subs[name.lower()].name: wanted}
         elements.append(element)
-    _set(element, _key(element, path.sub), typed(leaf, values[0]) if values else None)
-    if set(element) <= {name, "primary"}:  # nothing left but what picked it
+    _set(element, _key(element, leaf.name), typed(path, leaf, values[0]) if values else None)
+    if not values and (leaf.name.lower() == "value"
+                       or {k.lower() for k in element} <= {name.lower(), "primary"}):
         elements.remove(element)
-    if not elements:
-        container.pop(key)
+    _set(container, key, elements)
+
+
+def _put_sub(container: Json, key: str, path: AttrPath, leaf: Attribute,
+             values: tuple[str, ...]) -> None:
+    """A sub-attribute of a single complex attribute (`name.givenName`), the others kept."""
+    part = container.setdefault(key, {}) if values else container.get(key)
+    if isinstance(part, dict):
+        _set(part, _key(part, leaf.name), typed(path, leaf, values[0]) if values else None)
+        if not part:
+            container.pop(key)
 
 
 def _set(data: Json, key: str, value: Any) -> None:
@@ -101,37 +111,77 @@ def _key(data: Json, name: str) -> str:
     return next((k for k in data if k.lower() == name.lower()), name)
 
 
+def _value(path: AttrPath, top: Attribute, leaf: Attribute, values: tuple[str, ...]) -> Any:
+    """The JSON of an attribute's values: a complex one named without a sub-attribute
+    (members, the Enterprise manager) holds them as `{"value": id}`."""
+    wrap = top.type == "complex" and not path.sub
+    items = [{"value": typed(path, leaf, v)} if wrap else typed(path, leaf, v) for v in values]
+    return items if top.multi and not path.where else items[0]
+
+
 # --- PATCH -------------------------------------------------------------------------------
 
 
-def operations(schema: ResourceSchema, changes: list[AttrChange]) -> list[Json]:
+def operations(schema: ResourceSchema, changes: list[AttrChange],
+               found: dict[str, tuple[str, ...]] | None = None) -> list[Json]:
     """PATCH operations for the plan's attribute changes: members added and removed one
     by one (never the whole list of a large group), a value replaced where the
-    resource has it, added where it has none, removed where none is wanted."""
+    resource has it, removed where none is wanted. An element of a multi-valued
+    attribute (`emails[type eq "work"]`) in which neither the changes nor `found` (the
+    values read at the mapping's paths) hold a value is added whole, all its
+    sub-attributes in one op; one whose `value` is emptied is removed whole."""
+    paths = [parse_path(change.name) for change in changes]
+    held, gone = _elements(paths, changes, found or {})
     ops: list[Json] = []
-    new_elements: dict[tuple[str, str, str], Json] = defaultdict(dict)
-    for change in changes:
-        path = parse_path(change.name)
-        top = schema.attribute(path)
-        assert top is not None, f"{path.text} was checked against the schema"
-        leaf = schema.leaf(path)
-        after = texts(change.after)
-        if change.multi and top.type == "complex" and not path.where:
-            ops += _member_ops(path, leaf, texts(change.add), texts(change.remove))
-        elif path.where and not texts(change.before):
-            if after:  # the element is not there: add it whole, with every sub-attribute
-                assert path.sub
-                new_elements[(path.top, *path.where)][path.sub] = typed(leaf, after[0])
-        elif not after:  # an element without its value is gone whole
-            gone = path.text.rpartition(".")[0] if path.where and path.sub and \
-                path.sub.lower() == "value" else path.text
-            ops.append({"op": "remove", "path": gone})
+    added: dict[str, tuple[str, Json]] = {}  # element -> (its attribute, what it holds)
+    for path, change in zip(paths, changes, strict=True):
+        element = path.element.lower() if path.where else None
+        if element in gone:
+            if _is_value(path):
+                ops.append({"op": "remove", "path": path.element})
+        elif element is not None and element not in held:
+            if change.after:
+                _, new = added.setdefault(element, (path.top, {}))
+                new.update(_sub_values(schema, path, texts(change.after)[0]))
         else:
-            ops.append({"op": "replace", "path": path.text,
-                        "value": _value(top, leaf, path, after)})
-    for (top_name, name, wanted), subs in new_elements.items():
-        ops.append({"op": "add", "path": top_name, "value": [{name: wanted, **subs}]})
+            ops += _change_ops(schema, path, change)
+    ops += [{"op": "add", "path": top, "value": [new]} for top, new in added.values()]
     return ops
+
+
+def _elements(paths: list[AttrPath], changes: list[AttrChange],
+              found: dict[str, tuple[str, ...]]) -> tuple[set[str], set[str]]:
+    """The picked elements (`emails[type eq "work"]`, lower-case) the resource holds,
+    and those whose `value` the changes empty."""
+    held = {p.element.lower() for p, c in zip(paths, changes, strict=True) if p.where and c.before}
+    held |= {p.element.lower() for name, values in found.items()
+             if values and (p := parse_path(name)).where}
+    gone = {p.element.lower() for p, c in zip(paths, changes, strict=True)
+            if p.where and _is_value(p) and c.before and not c.after}
+    return held, gone
+
+
+def _is_value(path: AttrPath) -> bool:
+    return (path.sub or "value").lower() == "value"
+
+
+def _sub_values(schema: ResourceSchema, path: AttrPath, text: str) -> Json:
+    """What a new element holds for this path: what picks it, and the sub-attribute."""
+    top, leaf = schema.attribute(path), schema.leaf(path)
+    assert top is not None and path.where, f"{path.text} was checked against the schema"
+    name, wanted = path.where
+    return {top.subs[name.lower()].name: wanted, leaf.name: typed(path, leaf, text)}
+
+
+def _change_ops(schema: ResourceSchema, path: AttrPath, change: AttrChange) -> list[Json]:
+    top, leaf = schema.attribute(path), schema.leaf(path)
+    assert top is not None, f"{path.text} was checked against the schema"
+    after = texts(change.after)
+    if change.multi and top.type == "complex" and not path.where:
+        return _member_ops(path, leaf, texts(change.add), texts(change.remove))
+    if not after:
+        return [{"op": "remove", "path": path.text}]
+    return [{"op": "replace", "path": path.text, "value": _value(path, top, leaf, after)}]
 
 
 def _member_ops(path: AttrPath, leaf: Attribute, add: tuple[str, ...],
@@ -139,21 +189,9 @@ def _member_ops(path: AttrPath, leaf: Attribute, add: tuple[str, ...],
     ops: list[Json] = []
     if add:
         ops.append({"op": "add", "path": path.top,
-                    "value": [{"value": typed(leaf, v)} for v in add]})
-    ops += [{"op": "remove", "path": f'{path.top}[value eq "{_quoted(v)}"]'} for v in remove]
+                    "value": [{"value": typed(path, leaf, v)} for v in add]})
+    ops += [{"op": "remove", "path": f"{path.top}[value eq {json_string(v)}]"} for v in remove]
     return ops
-
-
-def _value(top: Attribute, leaf: Attribute, path: AttrPath, after: tuple[str, ...]) -> Any:
-    if top.type == "complex" and not path.sub:  # the Enterprise manager: {"value": id}
-        return {"value": typed(leaf, after[0])}
-    if top.multi and not path.where:
-        return [typed(leaf, v) for v in after]
-    return typed(leaf, after[0])
-
-
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def texts(values: tuple[Any, ...]) -> tuple[str, ...]:
@@ -162,18 +200,41 @@ def texts(values: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(values)
 
 
+# --- PUT ---------------------------------------------------------------------------------
+
+
 def replaced(schema: ResourceSchema, found: Json, changes: list[AttrChange]) -> Json:
     """The whole resource for a PUT (a provider without PATCH): as found, with the
     plan's changes made; what the provider sets (meta, id) left out."""
-    doc = {k: v for k, v in found.items() if k.lower() not in ("meta", "id")}
+    doc = copy.deepcopy({k: v for k, v in found.items() if k.lower() not in ("meta", "id")})
     for change in changes:
         path = parse_path(change.name)
-        values = texts(change.after)
-        if change.multi:
-            held = path.read(found)
-            values = (*(v for v in held if v not in texts(change.remove)),
-                      *(v for v in texts(change.add) if v not in held))
-        put(doc, schema, path, values)
+        top = schema.attribute(path)
+        if change.multi and top is not None and top.multi and not path.where:
+            _put_delta(doc, schema, path, top, change)
+        else:
+            put(doc, schema, path, texts(change.after))
     present = [urn for urn in schema.extensions if get_key(doc, urn)]
     doc["schemas"] = [schema.core, *present]
     return doc
+
+
+def _put_delta(doc: Json, schema: ResourceSchema, path: AttrPath, top: Attribute,
+               change: AttrChange) -> None:
+    """A multi-valued attribute's add/remove made to the found list: the elements that
+    stay are kept whole (a member's display), one added by hand is left alone."""
+    leaf = schema.leaf(path)
+    container = path.container(doc, create=True)
+    assert container is not None, "create=True gives a container"
+    key = _key(container, top.name)
+    remove = set(texts(change.remove))
+    kept = [e for e in container.get(key) or [] if _text(e) not in remove]
+    held = {_text(e) for e in kept}
+    new = tuple(v for v in texts(change.add) if v not in held)
+    _set(container, key, kept + (_value(path, top, leaf, new) if new else []))
+    _tidy(doc, path, container)
+
+
+def _text(element: Any) -> str:
+    """An element's value as text (a member's id)."""
+    return as_text(get_key(element, "value") if isinstance(element, dict) else element)

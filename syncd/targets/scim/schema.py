@@ -22,8 +22,13 @@ ENDPOINTS = {USER: "/Users", GROUP: "/Groups"}
 RESOURCE_TYPES = {USER: "User", GROUP: "Group"}
 
 # Every resource has these (RFC 7643 section 3.1); the schemas leave them out.
-_COMMON = [{"name": "id", "type": "string", "mutability": "readOnly"},
-           {"name": "externalId", "type": "string", "mutability": "readWrite"}]
+_COMMON: list[dict[str, Any]] = [
+    {"name": "id", "type": "string", "mutability": "readOnly"},
+    {"name": "externalId", "type": "string", "mutability": "readWrite"},
+    {"name": "meta", "type": "complex", "mutability": "readOnly", "subAttributes": [
+        {"name": name, "mutability": "readOnly"}
+        for name in ("resourceType", "created", "lastModified", "location", "version")]},
+]
 
 
 @dataclass(frozen=True)
@@ -83,20 +88,25 @@ class ResourceSchema:
             return f"{text!r}: {RESOURCE_TYPES[self.kind]} resources have no attribute " \
                 f"{path.attribute!r}" + \
                 self._hint(path)
+        if top.mutability.lower() == "readonly":
+            return f"{text!r} is read-only: the provider sets it"
         if path.where and not (top.multi and top.type == "complex"
                                and path.where[0].lower() in top.subs):
             return f"{text!r}: [{path.where[0]} eq ...] picks elements of a multi-valued " \
                 f"complex attribute by a sub-attribute it has"
         if path.where and top.multi and not path.sub:
             return f"{text!r}: name the sub-attribute to write, e.g. {text}.value"
-        if top.type == "complex" and (path.sub or "value").lower() not in top.subs:
-            return f"{text!r}: {top.name} has no sub-attribute {(path.sub or 'value')!r}"
+        if top.type == "complex" and not path.sub and "value" not in top.subs:
+            return f"{text!r}: {top.name} is complex: name one of its sub-attributes " \
+                f"({', '.join(sub.name for sub in top.subs.values())})"
+        if top.type == "complex" and path.sub and path.sub.lower() not in top.subs:
+            return f"{text!r}: {top.name} has no sub-attribute {path.sub!r}"
         if top.type != "complex" and path.sub:
             return f"{text!r}: {top.name} is not complex; it has no sub-attributes"
         if top.multi and top.type == "complex" and path.sub and not path.where:
             return f"{text!r}: pick one element of {top.name}, e.g. " \
                 f'{top.name}[type eq "work"].{path.sub}'
-        if "readonly" in (top.mutability.lower(), self.leaf(path).mutability.lower()):
+        if self.leaf(path).mutability.lower() == "readonly":
             return f"{text!r} is read-only: the provider sets it"
         return None
 

@@ -34,6 +34,7 @@ class ScimService:
         self.name = config.name
         self.client = ScimClient(config)
         self.schema: ProviderSchema | None = None
+        self.found: dict[str, dict[str, tuple[str, ...]]] = {}  # id -> values as read
 
     def read(self, attributes: Iterable[str]) -> list[Entry]:
         """Every User and Group, with the values at the mapping's paths. The paths are
@@ -48,11 +49,13 @@ class ScimService:
                                        f"{schema.users.problem(name)} ({schema.source})")
                                for name in unknown])
         entries = []
+        self.found = {}
         for kind in (USER, GROUP):
             for resource in self.client.resources(kind):
                 object_id = str(resource.get("id"))
                 attrs = {n: values for n in paths[kind]
                          if (values := parse_path(n).read(resource))}
+                self.found[object_id] = attrs
                 entries.append(Entry(object_id, attrs, object_id, kind=kind))
         return entries
 
@@ -72,7 +75,7 @@ class ScimService:
         if change.action is Action.DELETE:
             self.client.delete(change.kind, change.locator)
         elif self.client.patch:
-            if ops := operations(schema, change.attributes):
+            if ops := operations(schema, change.attributes, self.found.get(change.locator)):
                 self.client.modify(change.kind, change.locator, ops)
         else:  # the provider has no PATCH: the whole resource, as read now, changed
             found = self.client.get(change.kind, change.locator)
