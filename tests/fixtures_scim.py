@@ -14,15 +14,17 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
 import pytest
 
+import syncd.cycle
 from syncd.cli import main
 from syncd.config import load_config
+from syncd.plan.model import Change
 from syncd.targets.base import Target
 from syncd.targets.registry import open_target
 from syncd.testing.config import write_config
@@ -197,3 +199,26 @@ def scim_proxy(tmp_path: Path, scim_server: ScimServer) -> Iterator[ScimProxy]:
     """A started proxy in front of the test's server, stopped after."""
     with ScimProxy(tmp_path / "proxy", scim_server) as proxy:
         yield proxy
+
+
+def before_each_apply(monkeypatch: pytest.MonkeyPatch,
+                      hook: Callable[[Change, int], None], target: str | None = None) -> None:
+    """`hook(change, n)` runs as the cycle is about to apply its n-th change (from 0) to
+    `target` (every target when None): a provider stopped mid-cycle, say."""
+    opened = syncd.cycle.open_target
+
+    def hooked(config: Any) -> Any:
+        opened_target = opened(config)
+        if target is not None and config.name != target:
+            return opened_target
+        applied, done = opened_target.apply, list[Change]()
+
+        def apply(change: Change) -> str | None:
+            hook(change, len(done))
+            done.append(change)
+            return applied(change)
+
+        opened_target.apply = apply
+        return opened_target
+
+    monkeypatch.setattr(syncd.cycle, "open_target", hooked)

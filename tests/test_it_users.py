@@ -154,8 +154,8 @@ def test_a_person_is_found_by_index_not_by_scanning_the_registry(tmp_path):
 
 # --- what a mapping reads -------------------------------------------------------------------
 
-# Jinja's `first` of nothing is undefined, which StrictUndefined refuses even in `or`:
-# `default('')` is what makes the AD pattern empty (and so skipped) for someone without.
+# `first` of nothing is none (syncd's own filter): `or ''` makes the AD pattern empty, and
+# so skipped, for someone without an AD account.
 MAPPING = """
 users:
   when: "engaged and 'Økonomisystem' in it_systems"
@@ -163,8 +163,8 @@ users:
   username:
     attribute: userName
     patterns:
-      - "{{ it_users | selectattr('system', 'eq', 'AD') | map(attribute='username')
-           | first | default('') }}"
+      - "{{ (it_users | selectattr('system', 'eq', 'AD') | map(attribute='username')
+           | first) or '' }}"
       - "{{ first }}{{ last[:1] }}"
   attributes:
     title: "{{ it_users | map(attribute='origin') | join(',') }}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from syncd.testing.scim import ScimServer
 from tests.conftest import REPO
 from tests.daemon_env import DaemonProcess, daemon_config, free_port
+from tests.fixtures_scim import before_each_apply
 from tests.sync_env import SyncEnv
 
 pytestmark = pytest.mark.slapd
@@ -53,14 +53,8 @@ class TwoTargets(SyncEnv):
 
 
 @pytest.fixture
-def scim(tmp_path: Path) -> Iterator[ScimServer]:
-    with ScimServer(tmp_path / "scim") as server:
-        yield server
-
-
-@pytest.fixture
-def env(tmp_path: Path, slapd: Any, scim: ScimServer) -> TwoTargets:
-    return TwoTargets(tmp_path, slapd, scim)
+def env(tmp_path: Path, slapd: Any, scim_server: ScimServer) -> TwoTargets:
+    return TwoTargets(tmp_path, slapd, scim_server)
 
 
 def test_one_apply_provisions_both_targets_with_the_same_usernames(env, capsys):
@@ -142,14 +136,14 @@ def test_show_person_lists_the_accounts_in_both_targets(env, capsys):
 
 
 
-def test_a_provider_that_is_down_does_not_hold_up_the_directory(tmp_path, slapd, scim,
-                                                                capsys):
-    env = TwoTargets(tmp_path, slapd, scim, url=f"http://127.0.0.1:{free_port()}/v2")
+def test_a_provider_that_is_down_does_not_hold_up_the_directory(tmp_path, slapd,
+                                                                scim_server, capsys):
+    env = TwoTargets(tmp_path, slapd, scim_server, url=f"http://127.0.0.1:{free_port()}/v2")
     code, out, err = env.apply(capsys)
     assert code == 1
     assert set(env.users()) == {"p1", "p2", "p3", "p4", "p5"}  # the directory got its cycle
     assert "target it: cycle failed: SCIM provider http://127.0.0.1:" in err
-    assert scim.token not in out + err
+    assert scim_server.token not in out + err
 
 
 def test_the_daemon_reports_each_target_apart(env, tmp_path):
@@ -165,3 +159,31 @@ def test_the_daemon_reports_each_target_apart(env, tmp_path):
     finally:
         daemon.kill()
     assert set(env.scim_users()) == {"p1", "p2", "p3", "p4", "p5"}
+
+
+def test_a_provider_stopped_mid_run_converges_on_the_next_apply(tmp_path, slapd, scim_server,
+                                                                 scim_proxy, capsys,
+                                                                 monkeypatch):
+    env = TwoTargets(tmp_path, slapd, scim_server, url=scim_proxy.url)
+    stop_after = 3
+
+    def goes_down(change: Any, n: int) -> None:
+        if n == stop_after:
+            scim_proxy.stop()
+
+    before_each_apply(monkeypatch, goes_down, target="it")
+    code, out, err = env.apply(capsys)
+    assert code == 1 and f"target it: cycle failed: SCIM provider {scim_proxy.url}" in err
+    assert set(env.users()) == {"p1", "p2", "p3", "p4", "p5"}  # the directory is done
+    assert len(env.scim_users()) == stop_after  # what landed before it went down stays
+    monkeypatch.undo()
+    scim_proxy.start()
+    code, out, err = env.apply(capsys)
+    assert code == 0, out + err
+    users = env.scim_users()
+    assert len(scim_server.all("/Users")) == 5  # one account each, never two
+    ldap = {pid: attrs["uid"][0] for pid, (_, attrs) in env.users().items()}
+    assert {pid: u["userName"] for pid, u in users.items()} == ldap
+    assert env.scim_groups()["managers"] == {"p1", "p3"}
+    plan = env.plan(capsys)
+    assert [p["changes"] for p in plan["plans"]] == [[], []]

@@ -7,13 +7,12 @@ proxy's record) shows it was sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import syncd.cycle
 from syncd.objects import USER
 from syncd.plan.model import Action, Change
 from syncd.testing.scim import (
@@ -22,7 +21,7 @@ from syncd.testing.scim import (
     default_schemas,
     default_service_provider_config,
 )
-from tests.fixtures_scim import MAPPING, ScimEnv
+from tests.fixtures_scim import MAPPING, ScimEnv, before_each_apply
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PAGE = 7
@@ -56,26 +55,6 @@ def untitled_server(tmp_path: Path) -> Iterator[ScimServer]:
     user = next(s for s in schemas if s["id"] == CORE_USER)
     user["attributes"] = [a for a in user["attributes"] if a["name"] != "title"]
     yield from started(tmp_path, schemas=schemas)
-
-
-def before_each_apply(monkeypatch: pytest.MonkeyPatch,
-                      hook: Callable[[Change, int], None]) -> None:
-    """`hook(change, n)` runs as the cycle is about to apply its n-th change (from 0)."""
-    opened = syncd.cycle.open_target
-
-    def hooked(config: Any) -> Any:
-        target = opened(config)
-        applied, done = target.apply, list[Change]()
-
-        def apply(change: Change) -> str | None:
-            hook(change, len(done))
-            done.append(change)
-            return applied(change)
-
-        target.apply = apply  # type: ignore[method-assign]
-        return target
-
-    monkeypatch.setattr(syncd.cycle, "open_target", hooked)
 
 
 def by_hand(server: ScimServer, username: str) -> str:
