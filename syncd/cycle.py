@@ -32,6 +32,7 @@ from syncd.mapping.desired import Desired, desired_state
 from syncd.mapping.rules import CompiledMapping, load_mapping
 from syncd.objects import (
     ACTIVE,
+    DELETED,
     DISABLED,
     GROUP,
     KEPT,
@@ -400,10 +401,11 @@ class Outcome:
 
     @property
     def result(self) -> str:
-        """guarded, partial (objects refused or not rendered: work left undone), success."""
+        """guarded, partial (objects refused, not rendered or left for a stop: work left
+        undone), success."""
         if self.plan.tripped:
             return "guarded"
-        return "partial" if self.rejected or self.plan.errors else "success"
+        return "partial" if self.rejected or self.plan.errors or self.stopped else "success"
 
     def undone(self) -> str:
         """Why a partial cycle is partial, for logs, /status and /readyz."""
@@ -412,6 +414,8 @@ class Outcome:
             parts.append(f"{len(self.rejected)} refused by the server")
         if self.plan.errors:
             parts.append(f"{len(self.plan.errors)} failed to render")
+        if self.stopped:
+            parts.append(f"{self.stopped} left for the next cycle (stopping)")
         return ", ".join(parts)
 
     def managed(self) -> dict[str, int]:
@@ -466,7 +470,8 @@ def apply_plan(planned: Planned, store: Store, day: date,
                         len(outcome.held), "allow-changes" if guard.name ==
                         "attribute_changes" else "allow-deletes")
     store.save_accounts([_account(planned, c, day, pending=True) for c in changes
-                         if c.action is Action.CREATE and _registered(c)])
+                         if c.action is Action.CREATE and _registered(c)
+                         and not _held_already(planned, c)])
     locations = planned.locations()
     lease = _LeaseRenewal(store, plan.target)
     for done, planned_change in enumerate(changes):
@@ -477,8 +482,10 @@ def apply_plan(planned: Planned, store: Store, day: date,
             break
         _apply_resolved(planned, store, day, outcome, locations, planned_change, lease)
     planned_changes = len(outcome.applied)
-    for follow_up in [] if outcome.stopped else locations.later():
+    follow_ups = [] if outcome.stopped else locations.later()
+    for done, follow_up in enumerate(follow_ups):
         if should_stop():  # the rest waits for the next cycle's plan
+            outcome.stopped = len(follow_ups) - done
             break
         _apply_resolved(planned, store, day, outcome, locations, follow_up, lease)
     outcome.follow_ups = len(outcome.applied) - planned_changes
@@ -564,6 +571,13 @@ def _keep_refused_ou(planned: Planned, store: Store, change: Change) -> None:
     log.warning("%s: %s stays: the server would not delete it; syncd leaves it in place "
                 "and does not try again (delete it by hand once it is empty)",
                 planned.plan.target, change.label)
+
+
+def _held_already(planned: Planned, change: Change) -> bool:
+    """A create of an object the registry holds a live row for (the target's read did
+    not show it): the row keeps its name, and where the object was, as they are."""
+    old = planned.registry.get((change.kind, change.key))
+    return old is not None and old.state not in (DELETED, PENDING)
 
 
 def _registered(change: Change) -> bool:

@@ -91,6 +91,10 @@ class ScimProxy(ServerProcess):
                            "path": path})
         self._control("fail", body.encode())
 
+    def drop(self, key: str, path: str) -> None:
+        """From now on answers to paths starting with `path` lose their JSON's `key`."""
+        self._control("drop", json.dumps({"key": key, "path": path}).encode())
+
     def requests(self) -> list[dict[str, Any]]:
         """Every request passed on or failed, in order of arrival (see the proxy's doc)."""
         if not self.record.exists():

@@ -427,3 +427,16 @@ def test_an_ldap_target_tells_the_plan_and_the_templates_its_base(tmp_path):
     [target] = load_config(write(tmp_path, base(tmp_path) + ldap_target())).targets
     assert target.describe() == {"flavour": "openldap", "base_dn": "dc=example,dc=org"}
     assert target.template_context() == {"base_dn": "dc=example,dc=org"}
+
+
+@pytest.mark.parametrize("url", ["https://svc:s3cret@it.example/scim/v2",
+                                 "https://it.example/scim/v2?access_token=s3cret"])
+def test_a_scim_url_carrying_a_secret_is_refused_without_echoing_it(tmp_path, url):
+    (tmp_path / "t").write_text("x")
+    (tmp_path / "t").chmod(0o600)
+    text = base(tmp_path) + f"""targets:
+  - {{name: it, type: scim, url: "{url}", token_file: t, mapping: mapping.yaml}}
+"""
+    [problem] = problems_of(write(tmp_path, text))
+    assert "credentials or a query in the URL are refused" in problem
+    assert "s3cret" not in problem

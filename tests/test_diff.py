@@ -657,3 +657,11 @@ def test_an_adoption_is_marked_and_listed_apart_in_the_plan():
     text = render_text(data)
     assert "adopts 1 existing entry" in text
     assert "  = user  p-jhansen-old  uid=jhansen-old,ou=people  (jhansen-old)" in text
+
+
+@BOTH
+def test_an_object_the_store_says_syncd_made_created_again_is_said_so(t):
+    result = run(t, [user(t, "ann"), user(t, "bob")], [], [owned_user(t, "ann")])
+    assert [c.action for c in result.changes] == [Action.CREATE, Action.CREATE]
+    [notice] = result.notices
+    assert notice.startswith("1 object(s) the store says syncd made are not in the target")

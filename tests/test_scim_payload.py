@@ -10,7 +10,7 @@ import pytest
 
 from syncd.errors import ObjectRejected
 from syncd.plan.model import AttrChange
-from syncd.targets.scim.paths import ENTERPRISE
+from syncd.targets.scim.paths import ENTERPRISE, crowded, parse_path
 from syncd.targets.scim.payload import document, operations, replaced
 from syncd.targets.scim.schema import CORE_GROUP, CORE_USER, builtin_schema, provider_schema
 from tests.test_scim_paths import EXAMPLE, RESOURCE_TYPES, SCHEMAS
@@ -241,3 +241,32 @@ def test_a_put_applies_the_member_delta_to_the_found_list():
     assert doc == {"schemas": [CORE_GROUP], "displayName": "Lærere",
                    "members": [{"value": "u-2", "display": "Bo"}, {"value": "u-3"}]}
     assert found == FOUND_GROUP
+
+
+# --- several elements that one filter picks ---------------------------------------------
+
+SHARED = {"type": "work", "value": "shared-mailbox@other.example"}  # not syncd's
+OURS = {"type": "work", "value": "direktoer@kolding.example", "primary": True}
+
+
+def test_of_several_elements_a_filter_picks_only_the_first_is_read():
+    resource = {"emails": [OURS, SHARED]}
+    assert parse_path(WORK_EMAIL).read(resource) == ("direktoer@kolding.example",)
+    assert crowded(resource, [parse_path(WORK_EMAIL)]) == {"emails": [OURS, SHARED]}
+    assert crowded({"emails": [OURS, HOME]}, [parse_path(WORK_EMAIL)]) == {}
+
+
+@pytest.mark.parametrize(("after", "expected"), [
+    # our address changes: the list is replaced whole, the shared mailbox as it was
+    (("ny@kolding.example",),
+     [{"op": "replace", "path": "emails",
+       "value": [{**OURS, "value": "ny@kolding.example"}, SHARED]}]),
+    # our address goes: ours only
+    ((), [{"op": "replace", "path": "emails", "value": [SHARED]}]),
+])
+def test_a_crowded_attribute_changes_only_syncds_element(after, expected):
+    changes = [change(WORK_EMAIL, ("direktoer@kolding.example",), after)]
+    found = {WORK_EMAIL: ("direktoer@kolding.example",)}
+    ops = operations(USERS, changes, found, {"emails": [OURS, SHARED]})
+    assert ops == expected
+    assert all("[" not in op["path"] for op in ops)  # never a filter that picks both

@@ -15,6 +15,7 @@ import pytest
 
 from syncd.objects import USER
 from syncd.plan.model import Action, Change
+from syncd.store import open_store
 from syncd.testing.scim import (
     TOKEN,
     ScimServer,
@@ -230,3 +231,83 @@ def test_a_page_answered_with_an_error_is_never_read_as_an_empty_provider(
     code, out, err = scim_env.run(capsys, "plan", "--json")
     assert code == 1, out  # the provider cannot be read now: nothing is planned
     assert "500" in err and scim_proxy.url in err
+
+
+def test_a_second_work_email_kept_by_someone_else_is_left_as_it_is(scim_env, capsys):
+    assert scim_env.apply(capsys)[0] == 0
+    director = scim_env.users()["soerena"]
+    shared = {"type": "work", "value": "shared-mailbox@other.example"}
+    scim_env.server.send("PATCH", f"/Users/{director['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "emails", "value": [shared]}]})
+    code, outcome, err = scim_env.apply(capsys)
+    assert code == 0 and outcome["applied"] == {}, err  # nothing of ours changed
+    scim_env.org["addresses"][0]["value"] = "direktion@kolding.example"
+    code, outcome, err = scim_env.apply(capsys)
+    assert code == 0 and outcome["applied"] == {"user": {"update": 1}}, err
+    emails = scim_env.users()["soerena"]["emails"]
+    assert [e["value"] for e in emails] == ["direktion@kolding.example",
+                                             "shared-mailbox@other.example"]
+    assert scim_env.apply(capsys)[1]["applied"] == {}
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("totalResults", "the answer is no ListResponse (no totalResults)"),
+    ("Resources", "read 0 Users where it says it holds 5: not trusted as whole"),
+])
+def test_a_short_or_malformed_read_is_never_taken_for_an_empty_provider(
+        scim_env, scim_proxy, capsys, key, said):
+    assert scim_env.apply(capsys)[0] == 0
+    scim_env.configure(url=scim_proxy.url, retries=0)
+    scim_proxy.drop(key, "/v2/Users?")
+    code, outcome, _ = scim_env.apply(capsys)
+    assert code == 1 and outcome["result"] == "failure" and said in outcome["error"]
+    assert len(scim_env.server.all("/Users")) == 5  # nothing created twice
+    assert not [r for r in scim_proxy.requests() if r["method"] != "GET"]
+    store = open_store(f"sqlite:///{scim_env.root / 'store.db'}")
+    assert {a.state for a in store.accounts("scim").values()} == {"active"}
+    store.close()
+
+
+def test_a_group_listed_without_its_members_is_asked_for_them(scim_env, scim_proxy, capsys):
+    """Some providers leave members out of a list of groups: a mover must still leave."""
+    scim_env.configure(url=scim_proxy.url)
+    scim_proxy.drop("Resources/members", "/v2/Groups?")
+    assert scim_env.apply(capsys)[0] == 0
+    scim_env.org["engagements"][1].update(unit="it")  # p2 (aaseo) moves from skole to it
+    code, _, err = scim_env.apply(capsys)
+    assert code == 0, err
+    aase = scim_env.users()["aaseo"]["id"]
+    members = {name: {m["value"] for m in g.get("members") or []}
+               for name, g in scim_env.groups().items()}
+    assert aase in members["it-afdelingen"] and aase not in members["aertebjerg-skole"]
+    assert any("attributes=members" in r["path"] for r in scim_proxy.requests())
+    assert scim_env.apply(capsys)[1]["applied"] == {}
+
+
+def test_a_write_answered_503_is_never_sent_twice(scim_env, scim_proxy, capsys, monkeypatch):
+    """A gateway's 503 says nothing of whether the create behind it landed."""
+    scim_env.configure(url=scim_proxy.url, retries=3)
+    before_each_apply(monkeypatch, lambda change, n: n == 0 and scim_proxy.fail(1, 503))
+    code, outcome, err = scim_env.apply(capsys)
+    assert code == 1 and "503" in outcome["error"], err
+    assert [r["status"] for r in scim_proxy.requests() if r["method"] == "POST"] == [503]
+    monkeypatch.undo()
+    assert scim_env.apply(capsys)[0] == 0
+    assert len(scim_env.server.all("/Users")) == 5
+
+
+def test_validate_refuses_a_sub_attribute_of_a_reference(scim_env, tmp_path, capsys):
+    """`manager.value` would pass the schema, then fail every cycle at plan time."""
+    mapping = tmp_path / "scim.yaml"
+    mapping.write_text(MAPPING.read_text(encoding="utf-8").replace(
+        "enterprise:2.0:User:manager\n", "enterprise:2.0:User:manager.value\n"),
+        encoding="utf-8")
+    scim_env.configure(mapping=mapping)
+    code, out, _ = scim_env.run(capsys, "validate")
+    assert code == 1, out
+    line = next(n for n, text in enumerate(mapping.read_text().splitlines(), 1)
+                if text.strip().startswith("manager_attribute:"))
+    assert f"{mapping}:{line}: users.manager_attribute:" in out
+    assert "name it whole (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:" \
+           "manager), without .value" in out

@@ -107,6 +107,7 @@ class _Differ:
                 self._compare(w, current[id(w)])
         self._orphans({(w.kind, w.key) for w in self.wanted})
         self._notice_readopted()
+        self._notice_recreated()
         kinds = [ref.kind for ref in self.ours.values()]
         self.out.managed = {kind: kinds.count(kind) for kind in (OU, USER, GROUP)}
         self.out.memberships = sum(
@@ -365,6 +366,19 @@ class _Differ:
             f"{whose} {len(lost)} object(s) syncd created in this target (marked "
             f"{', '.join(sorted(self.markers.attributes))}=syncd:...); re-adopting them "
             "(was the store deleted or replaced?)")
+
+    def _notice_recreated(self) -> None:
+        """Say plainly when objects the store says syncd made are created again: deleted
+        by hand, or a read of the target that missed them (a wrong base, a provider's
+        short answer)."""
+        again = [c for c in self.out.changes if c.action is Action.CREATE
+                 and (own := self.owned.get((c.kind, c.key))) is not None and own.locator
+                 and own.state not in (DELETED, KEPT)]
+        if again:
+            self.out.notices.append(
+                f"{len(again)} object(s) the store says syncd made are not in the target "
+                "and will be created again (deleted by hand? or does the target's read "
+                "miss them?)")
 
     def _problem(self, w: Wanted, message: str) -> None:
         self.out.problems.append((w.kind, f"{w.kind} {w.key}: {message}"))

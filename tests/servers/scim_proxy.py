@@ -7,6 +7,10 @@ every request on, records it, and fails the next N on demand.
                         the next N requests (whose path starts so, if given) answer
                         `status` (with Retry-After and a SCIM error) and never reach
                         the provider
+    POST /_proxy/drop {"key": "totalResults", "path": "/v2/Users?"}
+                        from now on, answers to paths starting so lose that top-level
+                        key of their JSON (a provider answering short or malformed);
+                        "Resources/members": that key of each resource listed
     GET /_proxy/health  200, for start-up polling
 
 Every other request goes to the upstream as it came and is appended to the record file
@@ -60,6 +64,7 @@ class Proxy(BaseHTTPRequestHandler):
     upstream: ClassVar[tuple[str, int]]
     record: ClassVar[Path]
     failures: ClassVar[Failures] = Failures()
+    drops: ClassVar[dict[str, str]] = {}  # path prefix -> the key its answers lose
     record_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def do_GET(self) -> None:
@@ -91,14 +96,28 @@ class Proxy(BaseHTTPRequestHandler):
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             connection.request(self.command, self.path, body or None, headers)
             answer = connection.getresponse()
-            content = answer.read()
+            content = self._dropped(answer.read())
             extra = {k: v for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP}
             self._send(answer.status, content, extra)
             return answer.status
         finally:
             connection.close()
 
+    def _dropped(self, content: bytes) -> bytes:
+        keys = [key for prefix, key in self.drops.items() if self.path.startswith(prefix)]
+        if not keys:
+            return content
+        answer = json.loads(content)
+        for key in keys:  # "Resources/members": from each resource listed
+            outer, _, inner = key.partition("/")
+            for part in ([answer] if not inner else answer.get(outer) or []):
+                part.pop(inner or outer, None)
+        return json.dumps(answer).encode()
+
     def _control(self, body: bytes) -> None:
+        if self.path == f"{CONTROL}drop":
+            asked = json.loads(body or b"{}")
+            self.drops[str(asked["path"])] = str(asked["key"])
         if self.path == f"{CONTROL}fail":
             asked = json.loads(body or b"{}")
             self.failures.arm(int(asked.get("count", 1)), int(asked.get("status", 429)),

@@ -45,9 +45,24 @@ def check_scim_attributes(config: ScimTarget, names: dict[str, set[str]],
     check = AttributeCheck(against=schema.source + unanswered)
     for kind, wanted in names.items():
         for name in sorted(wanted):
-            if problem := schema.of(kind).problem(name):
+            if problem := schema.of(kind).problem(name) or _reference_part(name):
                 check.problems[(kind, name)] = problem
     return check
+
+
+def _reference_part(name: str) -> str | None:
+    """A sub-attribute of a reference (`manager.value`): syncd names the resource by id
+    in the reference itself, so a mapping names the reference whole."""
+    from syncd.targets.scim.paths import REFERENCES, PathError, parse_path
+
+    try:
+        path = parse_path(name)
+    except PathError:
+        return None
+    if path.sub and path.top.lower() in REFERENCES:
+        return (f"{name!r}: {path.top} names other resources by id, as syncd resolves them: "
+                f"name it whole ({path.top}), without .{path.sub}")
+    return None
 
 
 __all__ = ["ScimTarget", "check_scim_attributes", "open_scim"]

@@ -20,7 +20,14 @@ import tenacity
 from scim2_client import SCIMClientException
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_client.errors import server_error_exception
-from scim2_models import Error, PatchOp, Resource, SCIMException, SearchRequest
+from scim2_models import (
+    Error,
+    PatchOp,
+    Resource,
+    ResponseParameters,
+    SCIMException,
+    SearchRequest,
+)
 
 from syncd.config.secrets import read_secret
 from syncd.errors import ObjectRejected, SyncdError, TargetUnavailable
@@ -39,9 +46,13 @@ Json = dict[str, Any]
 
 
 class _RetryingClient(SyncSCIMClient):
-    """scim2-client's network engine, each request tried again where that may help: a
-    429 (after its Retry-After), a 5xx, a lost connection. A create is sent again only
-    when it surely did not land (no connection, 429, 503): never twice on a timeout."""
+    """scim2-client's network engine, each request tried again where that may help. A
+    read: after a 429 or a 503 (waiting its Retry-After), another 5xx, a lost
+    connection. A write (POST, PATCH, PUT, DELETE) only where it surely did not land: a
+    429, or no connection made. A write that timed out or got a 5xx may have landed
+    (a gateway's 503 proves nothing of the server behind it); sent again, it could make
+    a second account or a second element, so the cycle ends there and the next one
+    plans from what the provider then holds."""
 
     def __init__(self, http: httpx2.Client, config: ScimTarget) -> None:
         super().__init__(http, raise_scim_errors=True)
@@ -66,7 +77,7 @@ class _RetryingClient(SyncSCIMClient):
 
     def _resend(self, method: str, response: httpx2.Response) -> bool:
         status = response.status_code
-        if status == 429 or status == 503:
+        if status == 429 or (status == 503 and method == "GET"):
             asked = _retry_after(response)
             if asked is not None and asked > self.config.max_retry_wait:
                 log.warning("%s: the provider asks to wait %.0fs (Retry-After), longer "
@@ -74,7 +85,7 @@ class _RetryingClient(SyncSCIMClient):
                             self.config.name, asked)
                 return False
             return True
-        return status >= 500 and method != "POST"
+        return status >= 500 and method == "GET"
 
     def _asked(self, response: httpx2.Response) -> float | None:
         asked = _retry_after(response)
@@ -86,7 +97,7 @@ def _resend_after(method: str, exc: BaseException) -> bool:
     cause = exc.__cause__
     if not isinstance(cause, httpx2.TransportError):
         return False
-    return method != "POST" or isinstance(cause, httpx2.ConnectError)
+    return method == "GET" or isinstance(cause, httpx2.ConnectError)
 
 
 def _retry_after(response: httpx2.Response) -> float | None:
@@ -151,9 +162,10 @@ class ScimClient:
                         check_response_payload=False))
             except ObjectRejected as exc:  # a page refused is no object refused: stop
                 raise TargetUnavailable(f"{self.where}: {doing}: {exc}") from None
-            if not isinstance(page, dict):
-                raise TargetUnavailable(f"{self.where}: a page of {RESOURCE_TYPES[kind]}s "
-                                        "is not a ListResponse")
+            total = page.get("totalResults") if isinstance(page, dict) else None
+            if not isinstance(total, int) or isinstance(total, bool):
+                raise TargetUnavailable(f"{self.where}: {doing}: the answer is no "
+                                        "ListResponse (no totalResults)")
             found = page.get("Resources") or []
             ids = {str(item.get("id")) for item in found}
             if ids and ids <= seen:
@@ -162,14 +174,23 @@ class ScimClient:
             seen |= ids
             yield from found
             start += len(found)
-            if not found or start > int(page.get("totalResults") or 0):
-                return
+            if not found or start > total:
+                break
+        if len(seen) != total:  # a short page, or resources added or deleted mid-read
+            raise TargetUnavailable(f"{self.where}: read {len(seen)} {RESOURCE_TYPES[kind]}s "
+                                    f"where it says it holds {total}: not trusted as whole")
 
-    def get(self, kind: str, object_id: str) -> Json:
+    def get(self, kind: str, object_id: str, attributes: list[str] | None = None) -> Json:
+        """One resource; with `attributes`, those (a provider may leave some out of
+        lists: members)."""
+        asked: ResponseParameters[Any] | None = (
+            ResponseParameters(attributes=attributes) if attributes else None)
         with self._errors(f"reading {RESOURCE_TYPES[kind]} {object_id}"):
-            found = _unless_error(self.scim.query(self.model(kind), object_id,
+            found = _unless_error(self.scim.query(self.model(kind), object_id, asked,
                                                  check_response_payload=False))
-        assert isinstance(found, dict)
+        if not isinstance(found, dict):
+            raise TargetUnavailable(f"{self.where}: reading {RESOURCE_TYPES[kind]} "
+                                    f"{object_id}: the answer is no resource")
         return found
 
     def create(self, kind: str, doc: Json) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -43,7 +44,12 @@ class ScimTarget(TargetConfigBase):
             if self.token or self.token_file:
                 raise ValueError("give a bearer token or a username and password, not both")
             one_secret(self, "password")
-        if not self.url.startswith(("https://", "http://")):
+        parts = urlsplit(self.url)
+        if parts.username is not None or parts.password is not None or parts.query:
+            raise ValueError("url: credentials or a query in the URL are refused (they "
+                             "would be shown in plans and errors); use token_file, or "
+                             "username and password_file")
+        if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"url {self.url!r}: an http(s) URL of the provider's SCIM base")
         return self
 

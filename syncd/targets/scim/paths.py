@@ -17,6 +17,10 @@ from functools import cache
 from typing import Any
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+MANAGER = f"{ENTERPRISE}:manager"
+# the attributes whose values name other resources by id (lower case), written as
+# references: named whole, never by a sub-attribute (`members`, not `members.value`)
+REFERENCES = frozenset({"members", MANAGER.lower()})
 _CORE = "urn:ietf:params:scim:schemas:core:"  # a core attribute may be named with its URN
 
 _PATH = re.compile(
@@ -88,9 +92,12 @@ class AttrPath:
         return value is not None and as_text(value).lower() == wanted.lower()
 
     def read(self, resource: dict[str, Any]) -> tuple[str, ...]:
-        """The values at this path, as text (`true`/`false` for booleans)."""
+        """The values at this path, as text (`true`/`false` for booleans). Of the
+        elements a `where` picks, only the first is syncd's: a second work address that
+        someone else keeps is neither read nor written."""
         values = []
-        for item in self.elements(resource):
+        elements = self.elements(resource)
+        for item in elements[:1] if self.where else elements:
             if isinstance(item, dict):
                 item = get_key(item, self.sub or "value")
             elif self.sub:
@@ -139,3 +146,15 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def crowded(resource: dict[str, Any], paths: list[AttrPath]) -> dict[str, list[Any]]:
+    """The multi-valued attributes in which a path's `where` picks more than one element,
+    as found (by `top`, lower case): there a filtered PATCH path would write or remove
+    every picked element, the ones syncd does not keep too."""
+    found = {}
+    for path in paths:
+        if path.where and len(path.elements(resource)) > 1:
+            container = path.container(resource)
+            found[path.top.lower()] = list(get_key(container, path.attribute) or [])
+    return found

@@ -123,15 +123,47 @@ def _value(path: AttrPath, top: Attribute, leaf: Attribute, values: tuple[str, .
 
 
 def operations(schema: ResourceSchema, changes: list[AttrChange],
-               found: dict[str, tuple[str, ...]] | None = None) -> list[Json]:
+               found: dict[str, tuple[str, ...]] | None = None,
+               crowded: dict[str, list[Any]] | None = None) -> list[Json]:
     """PATCH operations for the plan's attribute changes: members added and removed one
     by one (never the whole list of a large group), a value replaced where the
     resource has it, removed where none is wanted. An element of a multi-valued
     attribute (`emails[type eq "work"]`) in which neither the changes nor `found` (the
     values read at the mapping's paths) hold a value is added whole, all its
-    sub-attributes in one op; one whose `value` is emptied is removed whole."""
+    sub-attributes in one op; one whose `value` is emptied is removed whole. Where the
+    filter picks several elements (`crowded`: those attributes as found), the attribute
+    is replaced whole, syncd's element changed and every other one as it was."""
+    crowded = crowded or {}
+    whole = [c for c in changes if parse_path(c.name).top.lower() in crowded]
+    changes = [c for c in changes if c not in whole]
+    return _element_ops(schema, changes, found or {}) + _whole_ops(schema, whole, crowded)
+
+
+def _whole_ops(schema: ResourceSchema, changes: list[AttrChange],
+               crowded: dict[str, list[Any]]) -> list[Json]:
+    """One replace per crowded attribute: the list as found, with the changes made to the
+    first element each filter picks (the one syncd reads)."""
+    docs: dict[str, tuple[AttrPath, Json]] = {}
+    for change in changes:
+        path = parse_path(change.name)
+        top = path.top.lower()
+        if top not in docs:
+            doc: Json = {path.attribute: copy.deepcopy(crowded[top])}
+            docs[top] = (path, {path.extension: doc} if path.extension else doc)
+        put(docs[top][1], schema, path, texts(change.after))
+    ops = []
+    for path, doc in docs.values():
+        container = path.container(doc)
+        value = get_key(container, path.attribute) if container is not None else None
+        ops.append({"op": "replace", "path": path.top, "value": value} if value
+                   else {"op": "remove", "path": path.top})
+    return ops
+
+
+def _element_ops(schema: ResourceSchema, changes: list[AttrChange],
+                 found: dict[str, tuple[str, ...]]) -> list[Json]:
     paths = [parse_path(change.name) for change in changes]
-    held, gone = _elements(paths, changes, found or {})
+    held, gone = _elements(paths, changes, found)
     ops: list[Json] = []
     added: dict[str, tuple[str, Json]] = {}  # element -> (its attribute, what it holds)
     for path, change in zip(paths, changes, strict=True):

@@ -6,23 +6,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from syncd.errors import ConfigError, ObjectRejected, Problem
 from syncd.objects import GROUP, USER, Capabilities, Entry
 from syncd.plan.model import Action, Change
-from syncd.targets.scim.client import ScimClient
+from syncd.targets.scim.client import Json, ScimClient
 from syncd.targets.scim.config import ScimTarget
-from syncd.targets.scim.paths import ENTERPRISE, parse_path
+from syncd.targets.scim.paths import REFERENCES, crowded, get_key, parse_path
 from syncd.targets.scim.payload import document, operations, replaced, texts
 from syncd.targets.scim.schema import ProviderSchema
 
 log = logging.getLogger("syncd.targets.scim")
 
-MANAGER = f"{ENTERPRISE}:manager"
 # No containers, no moves (an id is for life); members and the manager name other
 # resources by id, and a provider refuses an id it does not hold.
-CAPABILITIES = Capabilities(references=frozenset({"members", MANAGER.lower()}),
-                            references_must_exist=True)
+CAPABILITIES = Capabilities(references=REFERENCES, references_must_exist=True)
 _UNIQUE = {USER: "userName", GROUP: "displayName"}
 
 
@@ -35,6 +34,7 @@ class ScimService:
         self.client = ScimClient(config)
         self.schema: ProviderSchema | None = None
         self.found: dict[str, dict[str, tuple[str, ...]]] = {}  # id -> values as read
+        self.crowded: dict[str, dict[str, list[Any]]] = {}  # id -> see paths.crowded
 
     def read(self, attributes: Iterable[str]) -> list[Entry]:
         """Every User and Group, with the values at the mapping's paths. The paths are
@@ -49,15 +49,30 @@ class ScimService:
                                        f"{schema.users.problem(name)} ({schema.source})")
                                for name in unknown])
         entries = []
-        self.found = {}
+        self.found, self.crowded = {}, {}
         for kind in (USER, GROUP):
+            parsed = [parse_path(n) for n in paths[kind]]
             for resource in self.client.resources(kind):
                 object_id = str(resource.get("id"))
+                if kind == GROUP:
+                    resource = self._with_members(resource, object_id, paths[kind])
                 attrs = {n: values for n in paths[kind]
                          if (values := parse_path(n).read(resource))}
                 self.found[object_id] = attrs
+                if many := crowded(resource, parsed):
+                    self.crowded[object_id] = many
                 entries.append(Entry(object_id, attrs, object_id, kind=kind))
         return entries
+
+    def _with_members(self, group: Json, object_id: str, names: list[str]) -> Json:
+        """A group as listed, with its members asked for where the list left them out
+        (some providers do; an empty group's members are never listed): a group read
+        without its members would never lose one."""
+        wanted = [n for n in names if parse_path(n).attribute.lower() == "members"]
+        if not wanted or get_key(group, "members") is not None:
+            return group
+        found = self.client.get(GROUP, object_id, ["members"])
+        return {**group, "members": get_key(found, "members") or []}
 
     def apply(self, change: Change) -> str | None:
         try:
@@ -75,7 +90,8 @@ class ScimService:
         if change.action is Action.DELETE:
             self.client.delete(change.kind, change.locator)
         elif self.client.patch:
-            if ops := operations(schema, change.attributes, self.found.get(change.locator)):
+            if ops := operations(schema, change.attributes, self.found.get(change.locator),
+                                 self.crowded.get(change.locator)):
                 self.client.modify(change.kind, change.locator, ops)
         else:  # the provider has no PATCH: the whole resource, as read now, changed
             found = self.client.get(change.kind, change.locator)
