@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -114,18 +112,6 @@ class ScimProxy(ServerProcess):
         except (OSError, urllib.error.URLError):
             return False
         return True
-
-    def _halt(self, process: subprocess.Popen[bytes], timeout: float) -> None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._kill(process)
-
-    @staticmethod
-    def _kill(process: subprocess.Popen[bytes]) -> None:
-        process.kill()
-        process.wait()
 
     def _describe_failure(self, what: str) -> str:
         return f"the SCIM proxy on port {self.port} {what}"

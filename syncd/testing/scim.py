@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -132,18 +130,6 @@ class ScimServer(ServerProcess):
         except (OSError, urllib.error.URLError, ValueError):
             return False
         return True
-
-    def _halt(self, process: subprocess.Popen[bytes], timeout: float) -> None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._kill(process)
-
-    @staticmethod
-    def _kill(process: subprocess.Popen[bytes]) -> None:
-        process.kill()
-        process.wait()
 
     def _describe_failure(self, what: str) -> str:
         return f"scim2-server on port {self.port} {what}"

@@ -1,8 +1,9 @@
 """What the throw-away test servers (slapd, the Samba DC) share: one child process in a
 directory of its own, with its output appended to a log there.
 
-A subclass says how to stop its process gently (`_halt`), how to kill it (`_kill`) and
-whether it answers yet (`_answers`); this class does the rest: waiting until it answers
+A subclass says whether its server answers yet (`_answers`) and, where SIGTERM then
+SIGKILL is not the way, how to stop its process gently (`_halt`) and kill it (`_kill`);
+this class does the rest: waiting until it answers
 or fails, a failure message with the end of the log, cleanup on `close()` and by a
 finalizer should the object be forgotten. Standard library only.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -108,13 +110,20 @@ class ServerProcess:
         raise NotImplementedError
 
     def _halt(self, process: subprocess.Popen[bytes], timeout: float) -> None:
-        """Stop `process` gently, within `timeout`, or kill it."""
-        raise NotImplementedError
+        """Stop `process` gently, within `timeout`, or kill it: SIGTERM and wait (slapd
+        flushes and closes its database), then `_kill`."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._kill(process)
 
     @staticmethod
     def _kill(process: subprocess.Popen[bytes]) -> None:
         """Kill `process` (and whatever it started) and reap it."""
-        raise NotImplementedError
+        process.kill()
+        process.wait()
 
     def _answers(self) -> bool:
         """Whether the server serves clients yet."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -340,20 +339,6 @@ class Slapd(ServerProcess):
              "-h", f"{self.url}/ {self.ldapi_url}"],
             cwd=self.directory,
         )  # fmt: skip
-
-    def _halt(self, process: subprocess.Popen[bytes], timeout: float) -> None:
-        """SIGTERM and wait (slapd flushes and closes the database); SIGKILL after timeout."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._kill(process)
-
-    @staticmethod
-    def _kill(process: subprocess.Popen[bytes]) -> None:
-        process.kill()
-        process.wait()
 
     def _answers(self) -> bool:
         # A new Server each time: ldap3 marks a refused address unavailable for 5 s.
