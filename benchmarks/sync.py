@@ -43,6 +43,7 @@ from syncd.testing.slapd import Slapd, find_program  # noqa: E402
 MAPPING = ROOT / "mappings" / "openldap.yaml"
 PAGE = 500
 CONTAINERS = ("people", "groups", "disabled")  # the mapping's containers
+USERS = "(employeeNumber=*)"  # syncd anchors its users on employeeNumber
 
 
 def ldap_tool(name: str, server: Slapd, *argv: str) -> list[str]:
@@ -61,6 +62,11 @@ def ldap_tool(name: str, server: Slapd, *argv: str) -> list[str]:
 
 def search_users(server: Slapd) -> list[str]:
     """Every user entry syncd manages (it anchors them on employeeNumber), paged, unwrapped."""
+    return search(server, USERS, "*")
+
+
+def search(server: Slapd, ldap_filter: str, *attributes: str) -> list[str]:
+    """A paged, unwrapped ldapsearch of the whole base."""
     return ldap_tool(
         "ldapsearch",
         server,
@@ -71,8 +77,8 @@ def search_users(server: Slapd) -> list[str]:
         f"pr={PAGE}/noprompt",
         "-b",
         server.base_dn,
-        "(employeeNumber=*)",
-        "*",
+        ldap_filter,
+        *attributes,
     )
 
 
@@ -141,18 +147,7 @@ def print_table(rows: list[Row]) -> None:
 
 
 def header(args: argparse.Namespace) -> None:
-    version = subprocess.run(
-        [find_program("slapd"), "-VV"], capture_output=True, text=True, check=False
-    ).stderr
-    found = re.search(r"slapd ([\w.+~-]+)", version)
-    print(
-        f"{machine()}, ldap-utils and slapd {found[1] if found else '?'} on the same "
-        "machine over 127.0.0.1"
-    )
-    print(
-        "server: fresh slapd per measurement, back-mdb with olcDbNoSync TRUE (no fsync: "
-        "~8x faster adds, not crash-safe), eq indexes, memberof + refint overlays"
-    )
+    describe_server()
     print(
         f"syncd: SQLite store, mapping mappings/openldap.yaml, --today {DAY}; the first "
         "apply starts from an empty store, so it includes the ingest"
@@ -166,6 +161,22 @@ def header(args: argparse.Namespace) -> None:
         "launcher, so RSS never reads below its ~7 MiB); slapd CPU: from /proc"
     )
     print(f"workdir: {args.workdir}")
+
+
+def describe_server() -> None:
+    """The machine and the slapd every measurement runs against."""
+    version = subprocess.run(
+        [find_program("slapd"), "-VV"], capture_output=True, text=True, check=False
+    ).stderr
+    found = re.search(r"slapd ([\w.+~-]+)", version)
+    print(
+        f"{machine()}, ldap-utils and slapd {found[1] if found else '?'} on the same "
+        "machine over 127.0.0.1"
+    )
+    print(
+        "server: fresh slapd per measurement, back-mdb with olcDbNoSync TRUE (no fsync: "
+        "~8x faster adds, not crash-safe), eq indexes, memberof + refint overlays"
+    )
 
 
 def main() -> int:

@@ -18,11 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from syncd.sampleorg import generate_org, write_snapshot
+from syncd.sampleorg import DEFAULT_AS_OF, Snapshot, generate_org, write_snapshot
 from syncd.testing.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,9 +95,27 @@ sys.exit(code)
 """
 
 
-def run(argv: list[str], server: ServerProcess, stdout: Path | None = None) -> Measured:
-    """Run one command as its own process and measure it and what `server` spent meanwhile;
-    a failed command ends the benchmark with the end of its stderr."""
+@dataclass
+class Launched:
+    """A command started through LAUNCHER; `measured` is set once it has ended."""
+
+    launcher: subprocess.Popen[bytes]
+    measured: Measured | None = None
+
+    def terminate(self) -> None:
+        """SIGTERM to the command alone: the launcher must live on to report its usage."""
+        pid = self.launcher.pid
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            os.kill(int(child), signal.SIGTERM)
+
+
+@contextmanager
+def launched(
+    argv: list[str], server: ServerProcess, stdout: Path | None = None
+) -> Iterator[Launched]:
+    """Start one command as its own process; on leaving the block wait for it, and measure
+    it and what `server` spent meanwhile. A failed command ends the benchmark with the end
+    of its stderr."""
     with (
         tempfile.TemporaryFile("w+b") as scratch,
         tempfile.TemporaryFile("w+b") as err,
@@ -106,15 +126,16 @@ def run(argv: list[str], server: ServerProcess, stdout: Path | None = None) -> M
             cpu_before = server_cpu(server)
             # Its own process group, so that an interrupted benchmark takes the command
             # down with the launcher.
-            launcher = subprocess.Popen(
+            command = Launched(subprocess.Popen(
                 [str(PYTHON), "-S", "-c", LAUNCHER, result.name, *argv],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
-            )  # fmt: skip
+            ))  # fmt: skip
             try:
-                launcher.wait()
+                yield command
+                command.launcher.wait()
             except BaseException:
-                os.killpg(launcher.pid, signal.SIGKILL)
-                launcher.wait()
+                os.killpg(command.launcher.pid, signal.SIGKILL)
+                command.launcher.wait()
                 raise
             spent = server_cpu(server) - cpu_before
         finally:
@@ -129,13 +150,23 @@ def run(argv: list[str], server: ServerProcess, stdout: Path | None = None) -> M
         scratch.seek(0)
         said = scratch.read().decode(errors="replace")
     elapsed, rss_kib, client_cpu = (float(f) for f in figures[:3])
-    return Measured(elapsed, rss_kib / 1024, client_cpu, spent, said)
+    command.measured = Measured(elapsed, rss_kib / 1024, client_cpu, spent, said)
 
 
-def syncd_step(step: str, config: Path, server: ServerProcess, *argv: str) -> Row:
-    """One `syncd` command on `config` (`--today DAY`), with what it wanted and applied."""
+def run(argv: list[str], server: ServerProcess, stdout: Path | None = None) -> Measured:
+    """Run one command as its own process and measure it (see `launched`)."""
+    with launched(argv, server, stdout) as command:
+        pass
+    assert command.measured
+    return command.measured
+
+
+def syncd_step(
+    step: str, config: Path, server: ServerProcess, *argv: str, today: str = DAY
+) -> Row:
+    """One `syncd` command on `config` (`--today`), with what it wanted and applied."""
     measured = run(
-        [str(PYTHON), "-m", "syncd", *argv, "--today", DAY, "-c", str(config)], server
+        [str(PYTHON), "-m", "syncd", *argv, "--today", today, "-c", str(config)], server
     )
     desired = DESIRED.search(measured.said)
     objects = (
@@ -195,7 +226,11 @@ def parse_args(doc: str, persons: int) -> argparse.Namespace:
         default=None,
         help="kept afterwards (default: a temp dir, removed afterwards)",
     )
-    args = parser.parse_args()
+    return with_workdir(parser.parse_args())
+
+
+def with_workdir(args: argparse.Namespace) -> argparse.Namespace:
+    """`args.workdir` made (a temp dir unless given); `args.keep` says whether it stays."""
     args.keep = args.workdir is not None
     args.workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="syncd-bench-"))).resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -207,25 +242,33 @@ def copy_sample(path: Path) -> None:
 
 
 def generated_org(persons: int) -> SnapshotWriter:
-    """A writer of the generated org of `persons` (seed 7), which says how big it is."""
+    """A writer of the generated org of `persons` (see `write_generated_org`)."""
 
     def write(path: Path) -> None:
-        started = time.perf_counter()
-        org = generate_org(
-            units=max(1, persons // 20),
-            persons=persons,
-            engagements=round(persons * 1.3),
-            seed=7,
-        )
-        with path.open("w", encoding="utf-8") as out:
-            write_snapshot(org, out)
-        counts = ", ".join(f"{len(v):,} {k}" for k, v in org.items())
-        print(
-            f"generated org ({time.perf_counter() - started:.1f} s, not counted): {counts}",
-            flush=True,
-        )
+        write_generated_org(persons, path)
 
     return write
+
+
+def write_generated_org(persons: int, path: Path, as_of: date = DEFAULT_AS_OF) -> Snapshot:
+    """The generated org of `persons` (seed 7, units N/20, engagements 1.3 N) written to
+    `path`, saying how big it is; returned for benchmarks that change it."""
+    started = time.perf_counter()
+    org = generate_org(
+        units=max(1, persons // 20),
+        persons=persons,
+        engagements=round(persons * 1.3),
+        seed=7,
+        as_of=as_of,
+    )
+    with path.open("w", encoding="utf-8") as out:
+        write_snapshot(org, out)
+    counts = ", ".join(f"{len(v):,} {k}" for k, v in org.items())
+    print(
+        f"generated org ({time.perf_counter() - started:.1f} s, not counted): {counts}",
+        flush=True,
+    )
+    return org
 
 
 def bench_orgs(

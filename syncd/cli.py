@@ -8,6 +8,7 @@ else); logs go to stderr.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ from syncd.errors import (
 )
 from syncd.plan.model import FORMAT_VERSION, Change, Plan
 from syncd.plan.render import render_summary, render_text
+from syncd.progress import ApplyProgress
 from syncd.show import person_card, render_person, render_unit, unit_card
 from syncd.store import OrgView, OtherSchema, Store, open_store
 from syncd.trace import render_trace, trace_person
@@ -143,6 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--allow-changes", type=int, metavar="N", default=None,
                        help="accept up to N objects whose values change or vanish, per "
                             "attribute, this once, past the attribute_changes guard")
+    apply.add_argument("--full", action="store_true",
+                       help="read and plan every target even where nothing changed since "
+                            "its last cycle (a full reconcile)")
     command("run", cmd_run)
     show = command("show", cmd_show, json_flag, today)
     show.add_argument("what", choices=["person", "unit"])
@@ -287,12 +292,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _store(args, config)
     ingest(config, store)
-    org = store.org(args.today or date.today())
+    day = args.today or date.today()
+    org = functools.cache(lambda: store.org(day))  # loaded once, by the first that plans
     codes, outcomes = [0], []
     for target in select_targets(config, args.target):
         try:
-            outcome = run_cycle(config, store, org, target, args.allow_deletes,
-                                allow_changes=args.allow_changes)
+            outcome = run_cycle(config, store, org, target, day, args.allow_deletes,
+                                allow_changes=args.allow_changes, full=args.full,
+                                progress=ApplyProgress)
         except SyncdError as exc:
             log.error("target %s: cycle failed: %s", target.name, exc)
             codes.append(1)
@@ -300,7 +307,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             continue
         outcomes.append(_outcome_dict(outcome))
         if not args.json:
-            print(_plan_text(outcome.plan, applied=True))
+            if not outcome.unchanged:
+                print(_plan_text(outcome.plan, applied=True))
             print(_outcome_line(outcome))
         codes.append(3 if outcome.plan.tripped else
                      1 if outcome.rejected or outcome.plan.errors else 0)
@@ -322,6 +330,7 @@ def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
                                  for kind, message in outcome.rejected]},
         "not_rendered": len(outcome.plan.errors),
         "follow_ups": outcome.follow_ups,
+        "unchanged": outcome.unchanged,
         "left_for_next_cycle": outcome.stopped,
         "guards_tripped": [guard.name for guard in outcome.plan.tripped],
         "plan": outcome.plan.as_dict(),
@@ -336,6 +345,10 @@ def _by_kind_and_action(changes: list[Change]) -> dict[str, dict[str, int]]:
 
 
 def _outcome_line(outcome: Outcome) -> str:
+    if outcome.unchanged:
+        return (f"{outcome.plan.target}: unchanged since its last cycle (the store's data, "
+                "the target, the day and the config as then): nothing to do; "
+                "`syncd apply --full` plans it anyway")
     undone = outcome.undone()
     line = f"{outcome.plan.target}: {outcome.result}" + (f" ({undone})" if undone else "")
     line += f"; applied {len(outcome.applied) - outcome.follow_ups} change(s)"
@@ -367,19 +380,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _opened(args, open_store(config.store.resolved_url(), read_only=True))  # reads
-    org = store.org(args.today or date.today())
+    day = args.today or date.today()
     if args.what == "person":
-        person_id = _person_id(store, org, args.id)
-        data = person_card(org, person_id, store.person_accounts(person_id),
-                           store.person_audit(person_id), store.person_it_users(person_id))
-        render = render_person
+        data, render = _person_data(store, args.id, day), render_person
     else:
-        data, render = unit_card(org, args.id), render_unit
+        data, render = unit_card(store.org(day), args.id), render_unit
     if args.json:
         _print_json(data)
     else:
         print(render(data))
     return 0
+
+
+def _person_data(store: Store, name: str, day: date) -> dict[str, Any]:
+    """The card from the person's part of the org (`Store.org_around`), not the whole:
+    a few indexed queries, whatever the size of the org."""
+    around = store.org_around(name, day)  # `name` is the person's id, or finds none
+    person_id = _person_id(store, around, name)
+    org = around if person_id == name else store.org_around(person_id, day)
+    return person_card(org, person_id, store.person_accounts(person_id),
+                       store.person_audit(person_id), store.person_it_users(person_id))
 
 
 def _person_id(store: Store, org: OrgView, name: str) -> str:

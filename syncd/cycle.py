@@ -7,6 +7,7 @@ store as it lands, so a cycle killed half-way is finished by the next one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from syncd import __version__
 from syncd.config.loading import load_config
 from syncd.config.model import Config
 from syncd.errors import (
@@ -51,11 +53,13 @@ from syncd.plan.guards import Limits, check_guards, hold_back
 from syncd.plan.model import Action, Change, Plan
 from syncd.plan.order import ordered
 from syncd.plan.resolve import Locations
+from syncd.progress import HiddenProgress, ProgressFactory
 from syncd.sampleorg import generate_org
 from syncd.sources import read_source
 from syncd.store import AuditEntry, IngestResult, Store
 from syncd.store.accept import Rows, accept
 from syncd.store.locks import RENEW_AFTER
+from syncd.store.recorder import Recorder
 from syncd.targets.base import Target
 from syncd.targets.config_base import TargetConfigBase
 from syncd.targets.registry import TARGET_TYPES, open_target
@@ -85,13 +89,39 @@ def read_sources(config: Config) -> tuple[Snapshot, dict[str, dict[str, int]]]:
 
 def ingest(config: Config, store: Store, force: bool = False) -> Ingested:
     """Read every source, merge, and have the store take the snapshot whole (or refuse
-    it: the store keeps the last good one)."""
+    it: the store keeps the last good one). Sources that read only files whose bytes
+    are those the last accepted ingest read (and whose config is as then) are not read
+    again: they would give the same."""
+    fingerprint = _sources_fingerprint(config)
+    if fingerprint and not force and store.sources_unchanged(fingerprint):
+        log.info("ingest: the sources' files are as the last ingest read them: not read "
+                 "again (no change)")
+        return Ingested(IngestResult(None, {}), {})
     snapshot, read = read_sources(config)
     names = ", ".join(read)
     result = store.ingest(snapshot, names, config.safety.source_max_shrink, force)
     totals = ", ".join(f"{kind} {delta.total}" for kind, delta in result.deltas.items())
     log.info("ingest from %s: %s (store now holds %s)", names, result.summary(), totals)
+    store.save_source_fingerprint(fingerprint)
     return Ingested(result, read)
+
+
+def _sources_fingerprint(config: Config) -> str | None:
+    """A digest of every source's config and the bytes of the files it reads; None
+    where a source reads more than files (it is read every time) or a file is gone."""
+    digest = hashlib.sha256(config.safety.model_dump_json().encode())
+    for source in config.sources:
+        files = source.files()
+        if files is None:
+            return None
+        digest.update(source.model_dump_json().encode())
+        for path in files:
+            try:
+                with path.open("rb") as data:
+                    digest.update(hashlib.file_digest(data, "sha256").digest())
+            except OSError:
+                return None  # the read says what is wrong with it
+    return digest.hexdigest()
 
 
 def preview(config: Config, store: Store, day: date) -> OrgView:
@@ -398,6 +428,7 @@ class Outcome:
     held: list[Change] = field(default_factory=list)
     stopped: int = 0  # changes left undone because the daemon is stopping
     follow_ups: int = 0  # of `applied`: references to what this cycle created, added after it
+    unchanged: bool = False  # found as the last cycle with nothing to do left it: not planned
 
     @property
     def result(self) -> str:
@@ -428,28 +459,92 @@ class Outcome:
         return counts
 
 
-def run_cycle(config: Config, store: Store, org: OrgView, target_config: TargetConfig,
+def run_cycle(config: Config, store: Store, org: Callable[[], OrgView],
+              target_config: TargetConfig, day: date,
               allow_deletes: int | None = None, mapping: CompiledMapping | None = None,
               should_stop: Callable[[], bool] = lambda: False,
               on_stage: Callable[[str], None] = lambda stage: None,
-              allow_changes: int | None = None) -> Outcome:
+              allow_changes: int | None = None, full: bool = False,
+              progress: ProgressFactory = HiddenProgress) -> Outcome:
     """Plan and apply one target while holding its lease: never two at once, even from
-    two processes. Ingest is the caller's (one ingest may serve several targets).
-    `on_stage` hears "plan" and "apply", so a failure can say where it happened."""
+    two processes. Ingest is the caller's (one ingest may serve several targets); `org`
+    loads the org as of `day` when the cycle needs it.
+
+    A cycle that finds what the target's last full cycle found when it had nothing to
+    do (the store's data, the target's marker, the day and the config all as then, and
+    the last full reconcile younger than `full_reconcile`) stops there: nothing can
+    have changed that it would act on. `full` (and any `--allow-*`) always plans.
+    `on_stage` hears "plan" and "apply", so a failure can say where it happened;
+    `progress` shows how far the apply has got."""
     with store.target_lease(target_config.name):
         on_stage("plan")
-        planned = plan_target(config, store, org, target_config, allow_deletes, mapping,
-                              allow_changes)
-        for notice in planned.plan.notices:  # the daemon has no plan printout to show them
-            log.info("%s: %s", target_config.name, notice)
-        with closing(planned.target):
+        target = open_target(target_config)
+        with closing(target):
+            seen = _seen(config, store, target_config, target, day)
+            forced = full or allow_deletes is not None or allow_changes is not None
+            if not forced and (unchanged := _unchanged(config, store, target_config, seen)):
+                return unchanged
+            mapping = mapping or load_target_mapping(target_config)
+            planned = _plan(config, store, org(), target_config, target, mapping,
+                            limits(config, allow_deletes, allow_changes))
+            for notice in planned.plan.notices:  # the daemon has no plan printout for them
+                log.info("%s: %s", target_config.name, notice)
             on_stage("apply")
             store.renew_lease(target_config.name)  # planning a big target takes a while
-            return apply_plan(planned, store, org.day, should_stop)
+            outcome = apply_plan(planned, store, day, should_stop, progress)
+            idle = outcome.result == "success" and not outcome.applied and not outcome.held
+            store.save_marks(target_config.name, {
+                **seen, "at": time.time(), "managed": outcome.managed(),
+                "plan": {"desired": planned.plan.desired, "foreign": planned.plan.foreign},
+            } if seen and idle else None)
+            return outcome
+
+
+def _seen(config: Config, store: Store, target_config: TargetConfig, target: Target,
+          day: date) -> dict[str, object] | None:
+    """What decides whether a cycle can have anything to do; None where the target
+    keeps no marker (every cycle is then a full one)."""
+    marker = target.marker()
+    if marker is None:
+        return None
+    return {"marker": marker, "day": day.isoformat(), "data": store.data_version(),
+            "config": _config_digest(config, target_config), "syncd": __version__}
+
+
+def _config_digest(config: Config, target_config: TargetConfig) -> str:
+    """The target's config, its mapping file and the safety limits, as one digest."""
+    digest = hashlib.sha256(target_config.model_dump_json().encode())
+    digest.update(config.safety.model_dump_json().encode())
+    try:
+        digest.update(Path(target_config.mapping).read_bytes())
+    except OSError:
+        digest.update(b"(unreadable)")
+    return digest.hexdigest()
+
+
+def _unchanged(config: Config, store: Store, target_config: TargetConfig,
+               seen: dict[str, object] | None) -> Outcome | None:
+    """The outcome of a cycle with nothing to do, when it is one; else None."""
+    marks = store.marks(target_config.name)
+    if seen is None or marks is None or any(marks.get(k) != v for k, v in seen.items()):
+        return None
+    schedule = target_config.schedule or config.schedule
+    if time.time() - float(marks["at"]) >= schedule.full_reconcile_seconds:
+        return None
+    managed = {str(k): int(v) for k, v in marks["managed"].items()}
+    plan = Plan(target=target_config.name, header=target_config.describe(),
+                as_of=str(seen["day"]), managed=sum(managed.values()), managed_by_kind=managed,
+                desired=marks["plan"]["desired"], foreign=marks["plan"]["foreign"])
+    log.info("%s: unchanged since %s (the store's data, the target's marker, the day and "
+             "the config as then): nothing to do; a full reconcile within %s",
+             target_config.name, datetime.fromtimestamp(float(marks["at"]), UTC).isoformat(
+                 timespec="seconds"), schedule.full_reconcile)
+    return Outcome(plan, unchanged=True)
 
 
 def apply_plan(planned: Planned, store: Store, day: date,
-               should_stop: Callable[[], bool] = lambda: False) -> Outcome:
+               should_stop: Callable[[], bool] = lambda: False,
+               progress: ProgressFactory = HiddenProgress) -> Outcome:
     """Carry out a plan change by change; a refused object is recorded and skipped.
 
     Guarded plans apply only what is not destructive. New objects are reserved in the
@@ -474,20 +569,26 @@ def apply_plan(planned: Planned, store: Store, day: date,
                          and not _held_already(planned, c)])
     locations = planned.locations()
     lease = _LeaseRenewal(store, plan.target)
-    for done, planned_change in enumerate(changes):
-        if should_stop():
-            outcome.stopped = len(changes) - done
-            log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
-                     outcome.stopped)
-            break
-        _apply_resolved(planned, store, day, outcome, locations, planned_change, lease)
-    planned_changes = len(outcome.applied)
-    follow_ups = [] if outcome.stopped else locations.later()
-    for done, follow_up in enumerate(follow_ups):
-        if should_stop():  # the rest waits for the next cycle's plan
-            outcome.stopped = len(follow_ups) - done
-            break
-        _apply_resolved(planned, store, day, outcome, locations, follow_up, lease)
+    with (store.recorder() as recorder,
+          progress(plan.target, Counter(c.kind for c in changes)) as shown):
+        for done, planned_change in enumerate(changes):
+            if should_stop():
+                outcome.stopped = len(changes) - done
+                log.info("%s: stopping: %d change(s) left for the next cycle", plan.target,
+                         outcome.stopped)
+                break
+            _apply_resolved(planned, recorder, day, outcome, locations, planned_change,
+                            lease)
+            shown.advance(planned_change.kind)
+        planned_changes = len(outcome.applied)
+        follow_ups = [] if outcome.stopped else locations.later()
+        shown.add(Counter(f.kind for f in follow_ups))
+        for done, follow_up in enumerate(follow_ups):
+            if should_stop():  # the rest waits for the next cycle's plan
+                outcome.stopped = len(follow_ups) - done
+                break
+            _apply_resolved(planned, recorder, day, outcome, locations, follow_up, lease)
+            shown.advance(follow_up.kind)
     outcome.follow_ups = len(outcome.applied) - planned_changes
     store.save_accounts(_settled(planned, day))
     return outcome
@@ -506,7 +607,7 @@ class _LeaseRenewal:
             self.renewed = time.monotonic()
 
 
-def _apply_resolved(planned: Planned, store: Store, day: date, outcome: Outcome,
+def _apply_resolved(planned: Planned, recorder: Recorder, day: date, outcome: Outcome,
                     locations: Locations, planned_change: Change, lease: _LeaseRenewal
                     ) -> None:
     """One change with its references resolved to where their objects are now."""
@@ -519,7 +620,7 @@ def _apply_resolved(planned: Planned, store: Store, day: date, outcome: Outcome,
     if _nothing_left(change):
         locations.landed(change, None)  # nothing to write now; its follow-up may have
         return
-    anchor, refusal = _apply_one(planned, store, change, day, outcome)
+    anchor, refusal = _apply_one(planned, recorder, change, day, outcome)
     if refusal is None or (change.new_locator and not isinstance(refusal, MoveRefused)):
         locations.landed(change, anchor)  # a move lands even if its modify is refused
     else:
@@ -531,7 +632,7 @@ def _nothing_left(change: Change) -> bool:
     return change.action is Action.UPDATE and not change.attributes and not change.new_locator
 
 
-def _apply_one(planned: Planned, store: Store, change: Change, day: date,
+def _apply_one(planned: Planned, recorder: Recorder, change: Change, day: date,
                outcome: Outcome) -> tuple[str | None, ObjectRejected | None]:
     """Apply and record one change: the target's id for what it created, and its
     refusal (None when the change landed)."""
@@ -540,9 +641,9 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
     except ObjectRejected as exc:
         log.error("%s: %s %s %s refused: %s", planned.plan.target, change.action.word,
                   change.kind, change.label, exc)
-        store.record(_audit(planned, change, "error", str(exc)))
+        recorder.record(_audit(planned, change, "error", str(exc)))
         outcome.rejected.append((change.kind, str(exc)))
-        _keep_refused_ou(planned, store, change)
+        _keep_refused_ou(planned, recorder, change)
         return None, exc
     entry = _audit(planned, change, "ok", anchor=anchor)
     named = {planned.target.locator_name: entry.locator}  # "dn": ... for LDAP, as always
@@ -553,21 +654,21 @@ def _apply_one(planned: Planned, store: Store, change: Change, day: date,
         forget = (change.kind, change.key)
     elif _registered(change):
         account = _account(planned, change, day, anchor=anchor)
-    store.record(entry, account, forget)
+    recorder.record(entry, account, forget)
     if account is not None:  # a follow-up of this object builds on what just landed
         planned.registry[(account.kind, account.key)] = account
     outcome.applied.append(change)
     return anchor, None
 
 
-def _keep_refused_ou(planned: Planned, store: Store, change: Change) -> None:
+def _keep_refused_ou(planned: Planned, recorder: Recorder, change: Change) -> None:
     """An OU the server will not delete (AD: not a leaf, it holds entries syncd cannot
     read; or protected from deletion) is left in place for good, not tried again every
     cycle: its registry row says `kept`, and it is never an orphan again."""
     old = planned.registry.get((change.kind, change.key))
     if change.kind != OU or change.action is not Action.DELETE or old is None:
         return
-    store.save_accounts([replace(old, state=KEPT)])
+    recorder.keep(replace(old, state=KEPT))
     log.warning("%s: %s stays: the server would not delete it; syncd leaves it in place "
                 "and does not try again (delete it by hand once it is empty)",
                 planned.plan.target, change.label)

@@ -91,3 +91,33 @@ def upgrade_from_v4(url: str) -> None:
     store.save_accounts([Owned("ldap", "user", "p1", "cn=p1", "soerena", "uuid-p1",
                                "disabled", date(2026, 12, 1))])
     assert store.person_it_users("p1")[0]["since"] == date(2026, 10, 5)  # kept
+
+
+V5 = 5  # usernames and email addresses had no lower-case index
+
+
+def make_v5_store(url: str) -> None:
+    """Schema version 5 with a person, their email address and a registered user."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for migration in MIGRATIONS[:V5]:
+            migration(conn)
+        conn.execute(meta.insert().values(key="schema_version", value=str(V5)))
+        conn.execute(text("INSERT INTO org_persons (id, given_name, surname) "
+                          "VALUES ('p1', 'Søren', 'Ærø')"))
+        conn.execute(text("INSERT INTO org_addresses (id, owner, type, value, visibility) "
+                          "VALUES ('a1', 'p1', 'email', 'Soren@Kolding.example', 'public')"))
+        conn.execute(text(
+            "INSERT INTO accounts (target, kind, key, locator, username, anchor, state, "
+            "updated_at, since) VALUES ('ldap', 'user', 'p1', 'uid=SoerenA', 'SoerenA', "
+            "'uuid-p1', 'active', :at, :since)"), {"at": V4_UPDATED, "since": date(2026, 10, 5)})
+    engine.dispose()
+
+
+def upgrade_from_v5(url: str) -> None:
+    """The person is found by username and by email, in any case, as before the upgrade."""
+    make_v5_store(url)
+    store = open_store(url)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.find_persons("soerena") == store.find_persons("SOREN@kolding.example") == ["p1"]
+    assert store.find_persons("nobody") == []

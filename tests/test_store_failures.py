@@ -258,8 +258,9 @@ def test_a_failed_record_names_the_object(store):
                        [{"name": "description", "after": ["x" * 200_000]}], "new", "users",
                        "hr", "ok")
     with pytest.raises(StoreError, match=r"its disk is full \(while recording the create "
-                                         r"of user p1 in ldap\)"):
-        store.record(entry, Owned("ldap", "user", "p1", entry.locator, "a", None, "active"))
+                                         r"of user p1 in ldap\)"), store.recorder() as recorder:
+        recorder.record(entry, Owned("ldap", "user", "p1", entry.locator, "a", None,
+                                     "active"))
 
 
 # --- creating a new store ------------------------------------------------------------

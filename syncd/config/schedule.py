@@ -44,8 +44,11 @@ class Schedule(Model):
     cron: str | None = Field(None, description="a crontab(5) line in UTC, like `0 6 * * 1-5`, "
                                                "or @hourly, @daily, @weekly, @monthly, @yearly")
     jitter: str = Field("0s", description="a random delay up to this, so sites spread out")
+    full_reconcile: str = Field(
+        "6h", description="at least this often a cycle reads and plans everything, even "
+        "when nothing it watches says anything changed (drift a target's marker misses)")
 
-    @field_validator("interval", "jitter")
+    @field_validator("interval", "jitter", "full_reconcile")
     @classmethod
     def _duration(cls, value: str) -> str:
         if not DURATION.match(value):
@@ -65,3 +68,7 @@ class Schedule(Model):
     @property
     def interval_seconds(self) -> int:
         return seconds(self.interval)
+
+    @property
+    def full_reconcile_seconds(self) -> int:
+        return seconds(self.full_reconcile)

@@ -8,13 +8,16 @@ signals, pings the systemd watchdog and reloads: the work happens in the jobs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ from syncd.errors import (
     SnapshotRejected,
     SyncdError,
 )
+from syncd.progress import ApplyProgress
 from syncd.retry import backoff
 from syncd.store import Busy, OrgView, open_store
 
@@ -276,9 +280,11 @@ class Daemon:
 
         self.progress.start(target.name)
         try:
-            outcome = run_cycle(config, self.store, self._org(config), target,
+            day, org = self._org(config)
+            outcome = run_cycle(config, self.store, org, target, day,
                                 mapping=loaded.mappings[target.name],
-                                should_stop=should_stop, on_stage=on_stage)
+                                should_stop=should_stop, on_stage=on_stage,
+                                progress=partial(ApplyProgress, is_tty=False))
         except CycleStopped as exc:
             log.info("cycle %s: %s", target.name, exc)
             return
@@ -298,10 +304,11 @@ class Daemon:
             return
         self._succeeded(target, state, outcome, time.monotonic() - started)
 
-    def _org(self, config: Config) -> OrgView:
-        """The org as of today from an ingest at most SNAPSHOT_REUSE seconds old: targets
-        whose cycles come together share one read of the sources and one org view (and
-        one failure: a source that just failed is not read again for each target)."""
+    def _org(self, config: Config) -> tuple[date, Callable[[], OrgView]]:
+        """Today, and the org as of today from an ingest at most SNAPSHOT_REUSE seconds
+        old: targets whose cycles come together share one read of the sources and one
+        org view (and one failure: a source that just failed is not read again for each
+        target). The org is loaded only by a cycle that plans."""
         with self.ingest_lock:
             last, today = self.ingested, date.today()
             if last is None or last.day != today or \
@@ -309,13 +316,17 @@ class Daemon:
                 last = self.ingested = Ingested(time.monotonic(), today)
                 try:
                     self._ingest(config)
-                    last.org = self.store.org(today)
                 except Exception as exc:
                     last.error = exc
             if last.error is not None:
                 raise last.error
-            assert last.org is not None
-            return last.org
+        return last.day, functools.partial(self._loaded, last)
+
+    def _loaded(self, ingested: Ingested) -> OrgView:
+        with self.ingest_lock:
+            if ingested.org is None:
+                ingested.org = self.store.org(ingested.day)
+            return ingested.org
 
     def _ingest(self, config: Config) -> None:
         try:

@@ -95,9 +95,11 @@ def _candidates(parts: dict[str, Any], policy: UsernamePolicy, label: str) -> It
         yield _numbered(parts, policy, n, label)
 
 
-def _patterned(parts: dict[str, Any], policy: UsernamePolicy, label: str) -> list[str]:
-    return [_cut(_clean(p.render(parts, label=label)), policy.max_length)
-            for p in policy.patterns]
+def _patterned(parts: dict[str, Any], policy: UsernamePolicy, label: str) -> Iterator[str]:
+    """Each pattern's candidate, rendered only when the one before it is taken: most
+    people get their first."""
+    for pattern in policy.patterns:
+        yield _cut(_clean(pattern.render(parts, label=label)), policy.max_length)
 
 
 def _numbered(parts: dict[str, Any], policy: UsernamePolicy, n: int, label: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from syncd.config.base import Model
@@ -17,3 +18,9 @@ class SourceConfigBase(Model):
     def where(self) -> str:
         """What a problem with this source's records is reported against."""
         return self.name
+
+    def files(self) -> list[Path] | None:
+        """The files the source reads, where all it reads is files: their bytes (and
+        this config) unchanged, it gives what it gave. None where it reads anything
+        else (an HTTP API): it is read every time."""
+        return None

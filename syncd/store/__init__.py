@@ -19,7 +19,6 @@ from syncd.orgview import OrgView, UnitManager, records_of
 from syncd.store.accept import accept
 from syncd.store.accounts import (
     AuditEntry,
-    forget_accounts,
     load_accounts,
     person_accounts,
     person_audit,
@@ -27,7 +26,6 @@ from syncd.store.accounts import (
     save_accounts,
     taken_usernames,
     user_accounts,
-    write_audit,
 )
 from syncd.store.engine import make_engine, writer
 from syncd.store.failures import store_errors, store_name
@@ -39,7 +37,9 @@ from syncd.store.ingest import (
     take_snapshot,
 )
 from syncd.store.locks import Busy, lease, release_mine, renew
-from syncd.store.orgview import load_records
+from syncd.store.marks import SOURCES, data_version, load_marks, save_marks, target_key
+from syncd.store.orgview import load_around, load_records
+from syncd.store.recorder import Recorder
 from syncd.store.schema import (
     SCHEMA_VERSION,
     OtherSchema,
@@ -104,6 +104,13 @@ class Store:
             return OrgView(load_records(_one_snapshot(conn)), day)
 
     @_translated
+    def org_around(self, person_id: str, day: date) -> OrgView:
+        """The org on `day` as far as `person_id`'s card reads it (`load_around`): a
+        handful of indexed queries instead of the whole org, in one snapshot as `org`."""
+        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
+            return OrgView(load_around(_one_snapshot(conn), person_id), day)
+
+    @_translated
     def last_ingest(self) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(ingests).order_by(ingests.c.id.desc()).limit(1)).first()
@@ -134,16 +141,41 @@ class Store:
             save_accounts(conn, items)
 
     @_translated
-    def record(self, entry: AuditEntry, account: Owned | None = None,
-               forget: tuple[str, str] | None = None) -> None:
-        """One applied (or refused) change: its audit row and registry update, together."""
-        doing = f"recording the {entry.action} of {entry.kind} {entry.key} in {entry.target}"
-        with store_errors(self.engine, doing), self.writer.begin() as conn:
-            write_audit(conn, [entry])
-            if account is not None:
-                save_accounts(conn, [account])
-            if forget is not None:
-                forget_accounts(conn, entry.target, [forget])
+    def data_version(self) -> int:
+        """The last ingest that changed a record: unchanged, the org is as it was."""
+        with self.engine.connect() as conn:
+            return data_version(conn)
+
+    @_translated
+    def marks(self, target: str) -> dict[str, Any] | None:
+        """What the target's last full cycle with nothing to do saw (`store.marks`)."""
+        with self.engine.connect() as conn:
+            found: dict[str, Any] | None = load_marks(conn, target_key(target))
+            return found
+
+    @_translated
+    def save_marks(self, target: str, marks: dict[str, Any] | None) -> None:
+        with store_errors(self.engine, f"saving what {target}'s cycle saw"), \
+                self.writer.begin() as conn:
+            save_marks(conn, target_key(target), marks)
+
+    @_translated
+    def sources_unchanged(self, fingerprint: str) -> bool:
+        """Whether the last accepted ingest read source files of this fingerprint; asked
+        under the ingest lease, as an ingest is (so a store no one may write refuses
+        it here too)."""
+        with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
+            return bool(load_marks(conn, SOURCES) == fingerprint)
+
+    @_translated
+    def save_source_fingerprint(self, fingerprint: str | None) -> None:
+        with store_errors(self.engine, "saving the sources' fingerprint"), \
+                self.writer.begin() as conn:
+            save_marks(conn, SOURCES, fingerprint)
+
+    def recorder(self) -> Recorder:
+        """What an apply records its changes with, in batches (`syncd.store.recorder`)."""
+        return Recorder(self.engine, self.writer)
 
     @_translated
     def person_accounts(self, person_id: str) -> list[dict[str, Any]]:
@@ -159,7 +191,8 @@ class Store:
     @_translated
     def find_persons(self, name: str) -> list[str]:
         """Ids of the persons with `name` (any case) as a username in some target or as
-        an email address, so `syncd show person` takes what a helpdesk ticket names."""
+        an email address, so `syncd show person` takes what a helpdesk ticket names
+        (both found by the lower-case indexes of schema v6)."""
         wanted = name.lower()
         addresses = org_tables["addresses"].c
         query = union(

@@ -12,6 +12,7 @@ row per applied change.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -90,11 +91,22 @@ def save_accounts(conn: Connection, items: Iterable[Owned]) -> None:
             conn.execute(delete(accounts).where(_key(row)))
         conn.execute(insert(accounts), rows)
         return
+    conn.execute(_upsert(conn.dialect.name, insert_for), rows)
+
+
+_KEY = ("target", "kind", "key")
+
+
+@functools.cache
+def _upsert(dialect: str, insert_for: Callable[[Table], sqlite.Insert | postgresql.Insert]
+            ) -> Any:
+    """The registry's upsert, built once per dialect: building it is most of the cost
+    of writing one row (thousands of column objects per call)."""
     statement = insert_for(accounts)
-    key = ["target", "kind", "key"]
-    updated: dict[str, Any] = {c: statement.excluded[c] for c in rows[0] if c not in key}
+    columns = [c.name for c in accounts.columns if c.name not in _KEY]
+    updated: dict[str, Any] = {c: statement.excluded[c] for c in columns}
     updated["since"] = func.coalesce(accounts.c.since, statement.excluded.since)
-    conn.execute(statement.on_conflict_do_update(index_elements=key, set_=updated), rows)
+    return statement.on_conflict_do_update(index_elements=list(_KEY), set_=updated)
 
 
 def _key(row: dict[str, Any]) -> Any:

@@ -194,8 +194,17 @@ def _v5(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_accounts_person ON accounts (kind, key)"))
 
 
+def _v6(conn: Connection) -> None:
+    """`show person` by username or email in any case (`Store.find_persons`) without
+    reading the whole registry and every address. (The org's reference columns, which
+    `Store.org_around` follows, have had their indexes since v1.)"""
+    conn.execute(text("CREATE INDEX ix_accounts_username_lower ON accounts (lower(username))"))
+    conn.execute(text("CREATE INDEX ix_org_addresses_value_lower "
+                      "ON org_addresses (lower(value))"))
+
+
 # Append only: a released migration is never edited, a new version is added instead.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -32,6 +32,13 @@ class Target(Protocol):
 
     def apply(self, change: Change) -> str | None: ...
 
+    def marker(self) -> str | None:
+        """A token that any change in the target moves (OpenLDAP's contextCSN, AD's
+        highestCommittedUSN), read in a round trip: a cycle with the store, the config
+        and the day as last time, and this unchanged, has nothing to do. None where the
+        target keeps none: every cycle is then a full one."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -205,6 +205,16 @@ class Slapd(ServerProcess):
                        "pwdLockout: TRUE\n")
         return policy
 
+    def enable_syncprov(self) -> None:
+        """Load the syncprov overlay (what replication runs on): from then on every write
+        moves the suffix entry's contextCSN, the change marker a cycle reads."""
+        self.modify_config(
+            "dn: cn=module{0},cn=config\nchangetype: modify\nadd: olcModuleLoad\n"
+            "olcModuleLoad: syncprov\n\n"
+            "dn: olcOverlay=syncprov,olcDatabase={1}mdb,cn=config\nchangetype: add\n"
+            "objectClass: olcOverlayConfig\nobjectClass: olcSyncProvConfig\n"
+            "olcOverlay: syncprov\n")
+
     def load_ldif_offline(self, text: str) -> None:
         """Bulk-add entries with `slapadd -q` while stopped: ~7x faster than ldapadd.
 

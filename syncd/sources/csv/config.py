@@ -51,3 +51,6 @@ class CsvSource(SourceConfigBase):
 
     def where(self) -> str:
         return str(self.path)
+
+    def files(self) -> list[Path]:
+        return [self.path / kind.file for kind in self.kinds.values()]

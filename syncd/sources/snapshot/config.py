@@ -18,3 +18,6 @@ class SnapshotSource(SourceConfigBase):
 
     def where(self) -> str:
         return str(self.path)
+
+    def files(self) -> list[Path]:
+        return [self.path]

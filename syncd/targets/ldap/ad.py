@@ -73,6 +73,13 @@ class ActiveDirectory:
         self._config = config
         self._policy: Policy | None = None
 
+    def marker(self, session: Session, base_dn: str) -> str | None:
+        """The DC's highestCommittedUSN, with which DC it is (each counts its own): any
+        write the DC takes, made there or replicated to it, moves it."""
+        root = session.entry_values("", ["highestCommittedUSN", "dsServiceName"])
+        usn, dc = root.get("highestcommittedusn"), root.get("dsservicename")
+        return f"{text(dc[0])} {text(usn[0])}" if usn and dc else None
+
     def decode_anchor(self, raw: bytes) -> str:
         return object_guid(raw)
 

@@ -194,6 +194,9 @@ class LdapDirectory:
         self._flavour.modify(self, dn, change, attribute_changes)
         return None
 
+    def marker(self) -> str | None:
+        return self._flavour.marker(self, self._config.base_dn)
+
     def close(self) -> None:
         """Unbind; the next call connects again."""
         if self._connection is not None:

@@ -70,6 +70,11 @@ class Flavour(Protocol):
         """Send `attributes` (the change's, rebased after a rename) to the entry at `dn`."""
         ...
 
+    def marker(self, session: Session, base_dn: str) -> str | None:
+        """A token any write below `base_dn` changes, read in a round trip or two; None
+        where the server keeps none."""
+        ...
+
 
 class OpenLdap:
     """OpenLDAP (and any plain LDAPv3 server): entryUUID, attributes written as given."""
@@ -98,6 +103,20 @@ class OpenLdap:
         modifications = modifications_of(attributes, self.references)
         if modifications:
             session.modify_entry(dn, modifications)
+
+    def marker(self, session: Session, base_dn: str) -> str | None:
+        """The contextCSN of the suffix that holds `base_dn`: every write to the
+        database moves it (kept by the syncprov overlay, which replication loads; a
+        server without it keeps none, and every cycle is a full one)."""
+        contexts = session.entry_values("", ["namingContexts"]).get("namingcontexts", [])
+        base = norm_dn(base_dn)
+        holding = [text(c) for c in contexts if base == norm_dn(text(c))
+                   or base.endswith("," + norm_dn(text(c)))]
+        if not holding:
+            return None
+        suffix = max(holding, key=len)
+        csns = session.entry_values(suffix, ["contextCSN"]).get("contextcsn", [])
+        return " ".join(sorted(text(csn) for csn in csns)) or None
 
 
 def added_attributes(changes: Iterable[AttrChange]) -> dict[str, list[str]]:

@@ -40,6 +40,7 @@ class MemoryService:
     def __init__(self, file: Path | None = None) -> None:
         self._objects: dict[str, Stored] = {}
         self._lock = threading.Lock()
+        self.version = 0  # moved by every change: the target's marker
         self._file = file
         if file is not None and file.exists():
             self._load(file)
@@ -120,6 +121,7 @@ class MemoryService:
     def _save(self) -> None:
         """Written whole after every operation, to a new file renamed over the old: a
         process killed mid-write leaves the last state, never half of one."""
+        self.version += 1
         if self._file is None:
             return
         data = [{"id": o.id, "kind": o.kind, "attrs": {k: list(v) for k, v in o.attrs.items()}}

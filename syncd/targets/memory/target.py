@@ -20,6 +20,7 @@ class MemoryTarget:
 
     def __init__(self, config: MemoryTargetConfig) -> None:
         self.name = config.name
+        self._file = config.path
         self._service = MemoryService(config.path) if config.path else service_named(config.name)
 
     def read(self, attributes: Iterable[str]) -> list[Entry]:
@@ -40,6 +41,10 @@ class MemoryTarget:
         except ObjectRejected as exc:
             raise ObjectRejected(f"{change.label}: {exc}") from None
         return None
+
+    def marker(self) -> str | None:
+        """The service's version, in a process (a file kept between runs has none)."""
+        return None if self._file else f"{id(self._service)}:{self._service.version}"
 
     def close(self) -> None:
         """Nothing to let go of: the service outlives its targets."""

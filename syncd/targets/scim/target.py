@@ -109,6 +109,10 @@ class ScimService:
         holder = self.client.holder(change.kind, attribute, str(value)) if value else None
         return f" ({attribute} {value!r} is held by {holder})" if holder else ""
 
+    def marker(self) -> None:
+        """SCIM keeps no token for "anything changed": every cycle reads it all."""
+        return None
+
     def close(self) -> None:
         self.client.close()
 

@@ -1,0 +1,97 @@
+"""A cycle with nothing to do stops before it reads anything: when the store's data,
+the target's marker (OpenLDAP's contextCSN, with syncprov), the day and the config are
+as the last full cycle that had nothing to do found them. Any write in the directory,
+by syncd or by hand, moves the marker: the next cycle is a full one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.sync_env import DAY, SyncEnv
+
+pytestmark = pytest.mark.slapd
+
+UNCHANGED = "ldap: unchanged since its last cycle"
+
+
+@pytest.fixture
+def env(tmp_path, slapd) -> SyncEnv:
+    slapd.enable_syncprov()
+    return SyncEnv(tmp_path, slapd)
+
+
+def settled(env: SyncEnv, capsys) -> None:
+    """Apply until a full cycle had nothing to do: what the next ones compare with."""
+    assert env.apply(capsys)[0] == 0
+    code, out, err = env.apply(capsys)
+    assert code == 0 and "applied 0 change(s)" in out, out + err
+
+
+def test_a_cycle_with_nothing_changed_stops_before_planning(env, capsys):
+    settled(env, capsys)
+    code, out, err = env.apply(capsys)
+    assert code == 0 and UNCHANGED in out, out + err
+    assert "desired" not in out  # no plan was made, none printed
+    code, out, _ = env.apply(capsys, DAY, "--full")
+    assert code == 0 and UNCHANGED not in out and "applied 0 change(s)" in out
+
+
+def test_a_hand_edit_in_the_directory_is_found_by_the_next_cycle(env, capsys):
+    settled(env, capsys)
+    dn, _ = env.user("p2")
+    with env.connection() as conn:
+        conn.modify(dn, {"title": [("MODIFY_REPLACE", ["Edited by hand"])]})
+    code, out, _ = env.apply(capsys)
+    assert code == 0 and UNCHANGED not in out and "applied 1 change(s)" in out
+    assert env.user("p2")[1]["title"] == ["Lærer"]
+
+
+@pytest.mark.parametrize("what", ["org", "day", "mapping"])
+def test_a_change_in_the_org_the_day_or_the_mapping_makes_a_full_cycle(env, capsys,
+                                                                         tmp_path, what):
+    settled(env, capsys)
+    day = DAY
+    if what == "org":
+        env.org["persons"][1]["surname"] = "Østergaard"
+    elif what == "day":
+        day = "2026-12-02"
+    else:
+        mapping = tmp_path / "mapping.yaml"
+        text = env.config.read_text(encoding="utf-8")
+        source = text.split("mapping: ")[1].split("\n")[0]
+        mapping.write_text(Path(source).read_text(encoding="utf-8") + "\n# edited\n",
+                           encoding="utf-8")
+        env.config.write_text(text.replace(source, str(mapping)), encoding="utf-8")
+    code, out, _ = env.apply(capsys, day)
+    assert code == 0 and UNCHANGED not in out
+
+
+def test_a_directory_without_a_marker_is_planned_every_cycle(tmp_path, slapd, capsys):
+    env = SyncEnv(tmp_path, slapd)  # no syncprov: no contextCSN
+    settled(env, capsys)
+    code, out, _ = env.apply(capsys)
+    assert code == 0 and UNCHANGED not in out and "applied 0 change(s)" in out
+
+
+def test_past_full_reconcile_a_cycle_plans_again(env, capsys):
+    env.config.write_text(env.config.read_text(encoding="utf-8")
+                          + "schedule:\n  full_reconcile: 1s\n", encoding="utf-8")
+    settled(env, capsys)
+    time.sleep(1.1)
+    code, out, _ = env.apply(capsys)
+    assert code == 0 and UNCHANGED not in out and "applied 0 change(s)" in out
+
+
+def test_source_files_read_before_are_not_read_again(env, capsys, caplog):
+    settled(env, capsys)
+    with caplog.at_level("INFO", logger="syncd.cycle"):
+        env.apply(capsys)
+    assert "the sources' files are as the last ingest read them" in caplog.text
+    caplog.clear()
+    env.org["persons"][0]["nickname"] = "Søs"
+    with caplog.at_level("INFO", logger="syncd.cycle"):
+        assert env.apply(capsys)[0] == 0
+    assert "ingest from hr: persons +0 ~1 -0" in caplog.text
