@@ -19,24 +19,13 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shtab
 
 from syncd import __version__, logs
 from syncd.clihelp import COMMANDS
 from syncd.config import Config, config_path, load_config
-from syncd.cycle import (
-    Outcome,
-    check,
-    ingest,
-    load_checked,
-    load_target_mapping,
-    plan_target,
-    preview,
-    run_cycle,
-    select_targets,
-)
 from syncd.errors import (
     ConfigError,
     GuardTripped,
@@ -50,6 +39,9 @@ from syncd.plan.model import FORMAT_VERSION, Change, Plan
 from syncd.plan.render import render_summary, render_text
 from syncd.progress import ApplyProgress
 from syncd.show import person_card, render_person, render_unit, unit_card
+
+if TYPE_CHECKING:  # the stages load only for the commands that run them: `show` stays quick
+    from syncd.cycle import Outcome
 from syncd.store import OrgView, OtherSchema, Store, open_store
 from syncd.trace import render_trace, trace_person
 
@@ -184,6 +176,8 @@ def _opened(args: argparse.Namespace, store: Store) -> Store:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from syncd.cycle import check
+
     config = _config(args)
     store = _existing_store(config)
     if store is not None:
@@ -230,6 +224,8 @@ def _plan_store(config: Config) -> Store:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from syncd.cycle import ingest
+
     config = _config(args)
     try:
         result = ingest(config, _store(args, config), args.force).result
@@ -242,6 +238,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from syncd.cycle import load_target_mapping, plan_target, preview, select_targets
+
     config = _config(args)
     store = _opened(args, _plan_store(config))
     try:
@@ -289,6 +287,8 @@ def _plan_text(plan: Plan, applied: bool = False) -> str:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from syncd.cycle import ingest, run_cycle, select_targets
+
     config = _config(args)
     store = _store(args, config)
     ingest(config, store)
@@ -369,6 +369,7 @@ def _outcome_line(outcome: Outcome) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from syncd.cycle import load_checked
     from syncd.daemon.service import Daemon  # the scheduler is only loaded by the daemon
 
     loaded = load_checked(config_path(args.config))  # mappings too: refuse to start broken
