@@ -491,6 +491,8 @@ def run_cycle(config: Config, store: Store, org: Callable[[], OrgView],
                 log.info("%s: %s", target_config.name, notice)
             on_stage("apply")
             store.renew_lease(target_config.name)  # planning a big target takes a while
+            if seen and planned.plan.changes:  # a cycle killed now is followed by a full one
+                store.save_marks(target_config.name, None)
             outcome = apply_plan(planned, store, day, should_stop, progress)
             idle = outcome.result == "success" and not outcome.applied and not outcome.held
             store.save_marks(target_config.name, {
@@ -507,7 +509,8 @@ def _seen(config: Config, store: Store, target_config: TargetConfig, target: Tar
     marker = target.marker()
     if marker is None:
         return None
-    return {"marker": marker, "day": day.isoformat(), "data": store.data_version(),
+    return {"marker": marker, "day": day.isoformat(),
+            "data": store.data_version(target_config.name),
             "config": _config_digest(config, target_config), "syncd": __version__}
 
 

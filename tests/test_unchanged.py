@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from syncd.objects import Owned
+from syncd.store import open_store
 from tests.sync_env import DAY, SyncEnv
 
 pytestmark = pytest.mark.slapd
@@ -95,3 +97,14 @@ def test_source_files_read_before_are_not_read_again(env, capsys, caplog):
     with caplog.at_level("INFO", logger="syncd.cycle"):
         assert env.apply(capsys)[0] == 0
     assert "ingest from hr: persons +0 ~1 -0" in caplog.text
+
+
+def test_another_targets_accounts_changing_makes_a_full_cycle(env, capsys):
+    """A mapping reads the other targets' accounts (`it_users`): one that changed may
+    change what this target wants."""
+    settled(env, capsys)
+    store = open_store(f"sqlite:///{env.root / 'store.db'}")
+    store.save_accounts([Owned("ad", "user", "p1", "cn=x", "sorenad", None, "active")])
+    store.close()
+    code, out, _ = env.apply(capsys)
+    assert code == 0 and UNCHANGED not in out

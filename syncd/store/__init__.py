@@ -141,10 +141,10 @@ class Store:
             save_accounts(conn, items)
 
     @_translated
-    def data_version(self) -> int:
-        """The last ingest that changed a record: unchanged, the org is as it was."""
+    def data_version(self, target: str) -> str:
+        """What changes when the org, or another target's registry, does (`store.marks`)."""
         with self.engine.connect() as conn:
-            return data_version(conn)
+            return data_version(conn, target)
 
     @_translated
     def marks(self, target: str) -> dict[str, Any] | None:
