@@ -170,6 +170,9 @@ def _syncd_steps(label: str, work: Path, org: Snapshot, today: str) -> SyncdFigu
         ingest = shown(Row.of(f"{label}: syncd ingest, empty store", ingested,
                               sum(map(len, org.values())), "-"))
         first = step("syncd apply, first", "apply")
+        # the first full cycle after the creates records their entryUUIDs; the second
+        # has nothing to do at all, and is what a cycle with nothing changed compares with
+        step("syncd apply --full, settles", "apply", "--full")
         full = step("syncd apply --full, no change", "apply", "--full")
         no_change = step("syncd apply, no change", "apply")
         cycle, applied = daemon_cycles(config, server, listen)

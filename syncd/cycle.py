@@ -17,6 +17,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from syncd import __version__
 from syncd.config.loading import load_config
@@ -109,7 +110,7 @@ def ingest(config: Config, store: Store, force: bool = False) -> Ingested:
 def _sources_fingerprint(config: Config) -> str | None:
     """A digest of every source's config and the bytes of the files it reads; None
     where a source reads more than files (it is read every time) or a file is gone."""
-    digest = hashlib.sha256(config.safety.model_dump_json().encode())
+    digest = hashlib.sha256(f"{__version__} {config.safety.model_dump_json()}".encode())
     for source in config.sources:
         files = source.files()
         if files is None:
@@ -429,6 +430,7 @@ class Outcome:
     stopped: int = 0  # changes left undone because the daemon is stopping
     follow_ups: int = 0  # of `applied`: references to what this cycle created, added after it
     unchanged: bool = False  # found as the last cycle with nothing to do left it: not planned
+    settled: int = 0  # registry rows written for objects already as wanted
 
     @property
     def result(self) -> str:
@@ -480,12 +482,13 @@ def run_cycle(config: Config, store: Store, org: Callable[[], OrgView],
         on_stage("plan")
         target = open_target(target_config)
         with closing(target):
-            seen = _seen(config, store, target_config, target, day)
+            mapping = mapping or load_target_mapping(target_config)
+            seen = _seen(config, store, target_config, target, mapping, day)
             forced = full or allow_deletes is not None or allow_changes is not None
             if not forced and (unchanged := _unchanged(config, store, target_config, seen)):
                 return unchanged
-            mapping = mapping or load_target_mapping(target_config)
-            planned = _plan(config, store, org(), target_config, target, mapping,
+            view = org()
+            planned = _plan(config, store, view, target_config, target, mapping,
                             limits(config, allow_deletes, allow_changes))
             for notice in planned.plan.notices:  # the daemon has no plan printout for them
                 log.info("%s: %s", target_config.name, notice)
@@ -494,7 +497,9 @@ def run_cycle(config: Config, store: Store, org: Callable[[], OrgView],
             if seen and planned.plan.changes:  # a cycle killed now is followed by a full one
                 store.save_marks(target_config.name, None)
             outcome = apply_plan(planned, store, day, should_stop, progress)
-            idle = outcome.result == "success" and not outcome.applied and not outcome.held
+            idle = (outcome.result == "success" and not outcome.applied and not outcome.held
+                    and not outcome.settled and seen is not None
+                    and seen["data"]["ingest"] == view.ingest)  # planned on what it saw
             store.save_marks(target_config.name, {
                 **seen, "at": time.time(), "managed": outcome.managed(),
                 "plan": {"desired": planned.plan.desired, "foreign": planned.plan.foreign},
@@ -503,7 +508,7 @@ def run_cycle(config: Config, store: Store, org: Callable[[], OrgView],
 
 
 def _seen(config: Config, store: Store, target_config: TargetConfig, target: Target,
-          day: date) -> dict[str, object] | None:
+          mapping: CompiledMapping, day: date) -> dict[str, Any] | None:
     """What decides whether a cycle can have anything to do; None where the target
     keeps no marker (every cycle is then a full one)."""
     marker = target.marker()
@@ -511,22 +516,23 @@ def _seen(config: Config, store: Store, target_config: TargetConfig, target: Tar
         return None
     return {"marker": marker, "day": day.isoformat(),
             "data": store.data_version(target_config.name),
-            "config": _config_digest(config, target_config), "syncd": __version__}
+            "config": _config_digest(config, target_config, mapping), "syncd": __version__}
 
 
-def _config_digest(config: Config, target_config: TargetConfig) -> str:
-    """The target's config, its mapping file and the safety limits, as one digest."""
+def _config_digest(config: Config, target_config: TargetConfig,
+                   mapping: CompiledMapping) -> str:
+    """The target's config, the mapping as it was compiled (not the file now: a daemon
+    runs on what it loaded), the safety limits and the other targets (whose accounts a
+    mapping reads), as one digest."""
     digest = hashlib.sha256(target_config.model_dump_json().encode())
     digest.update(config.safety.model_dump_json().encode())
-    try:
-        digest.update(Path(target_config.mapping).read_bytes())
-    except OSError:
-        digest.update(b"(unreadable)")
+    digest.update(mapping.digest.encode())
+    digest.update(" ".join(sorted(t.name for t in config.targets)).encode())
     return digest.hexdigest()
 
 
 def _unchanged(config: Config, store: Store, target_config: TargetConfig,
-               seen: dict[str, object] | None) -> Outcome | None:
+               seen: dict[str, Any] | None) -> Outcome | None:
     """The outcome of a cycle with nothing to do, when it is one; else None."""
     marks = store.marks(target_config.name)
     if seen is None or marks is None or any(marks.get(k) != v for k, v in seen.items()):
@@ -593,7 +599,9 @@ def apply_plan(planned: Planned, store: Store, day: date,
             _apply_resolved(planned, recorder, day, outcome, locations, follow_up, lease)
             shown.advance(follow_up.kind)
     outcome.follow_ups = len(outcome.applied) - planned_changes
-    store.save_accounts(_settled(planned, day))
+    settled = _settled(planned, day)
+    store.save_accounts(settled)
+    outcome.settled = len(settled)
     return outcome
 
 

@@ -62,6 +62,7 @@ class OrgView:
         """`records` by kind, from the store (`load_records`) or a snapshot not stored
         (`records_of`: what `plan` and `validate` see)."""
         self.day = day
+        self.ingest = 0  # the last ingest that changed a record, as the store had it (0: none)
         self.persons: dict[str, Person] = {p.id: p for p in records["persons"]}
         self.units: dict[str, Unit] = {u.id: u for u in records["units"]}
         engagements: list[Engagement] = records["engagements"]

@@ -7,6 +7,7 @@ syntax error is reported with its file and line before anything is contacted.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class CompiledMapping:
     references: tuple[tuple[str, str, int | None], ...] = ()
     # (kind, attribute, where in the file, line): every attribute the mapping names
     attribute_paths: tuple[tuple[str, str, str, int | None], ...] = ()
+    digest: str = ""  # of the text it was compiled from: what a cycle ran on
 
     def attribute_names(self) -> dict[str, set[str]]:
         """Every attribute the mapping names, by the kind of object that holds it."""
@@ -200,6 +202,7 @@ class _Compiler:
             ou_rdn=self.template(spec.ou_tree.rdn, ("ou_tree", "rdn")) if spec.ou_tree else None,
             references=self._references(spec),
             attribute_paths=self._attribute_paths(spec),
+            digest=hashlib.sha256(self.doc.text.encode()).hexdigest(),
         )
         if self.problems:
             raise ConfigError(self.problems)

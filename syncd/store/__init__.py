@@ -37,7 +37,14 @@ from syncd.store.ingest import (
     take_snapshot,
 )
 from syncd.store.locks import Busy, lease, release_mine, renew
-from syncd.store.marks import SOURCES, data_version, load_marks, save_marks, target_key
+from syncd.store.marks import (
+    SOURCES,
+    data_version,
+    last_ingest,
+    load_marks,
+    save_marks,
+    target_key,
+)
 from syncd.store.orgview import load_around, load_records
 from syncd.store.recorder import Recorder
 from syncd.store.schema import (
@@ -101,7 +108,9 @@ class Store:
         transaction that sees one state of the store (the lease keeps a writer's own
         ingest away; a read-only store takes none)."""
         with self.lease(INGEST, wait=LEASE_WAIT), self.engine.connect() as conn:
-            return OrgView(load_records(_one_snapshot(conn)), day)
+            view = OrgView(load_records(_one_snapshot(conn)), day)
+            view.ingest = last_ingest(conn)
+            return view
 
     @_translated
     def org_around(self, person_id: str, day: date) -> OrgView:
@@ -141,8 +150,8 @@ class Store:
             save_accounts(conn, items)
 
     @_translated
-    def data_version(self, target: str) -> str:
-        """What changes when the org, or another target's registry, does (`store.marks`)."""
+    def data_version(self, target: str) -> dict[str, Any]:
+        """What changes when the org or the registry does (`store.marks`)."""
         with self.engine.connect() as conn:
             return data_version(conn, target)
 

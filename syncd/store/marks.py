@@ -14,14 +14,22 @@ from sqlalchemy import Connection, delete, func, insert, select
 from syncd.store.schema import accounts, meta, record_changes
 
 
-def data_version(conn: Connection, target: str) -> str:
-    """The last ingest that added, changed or removed a record, and the last write to
-    the registry of every other target (a mapping reads their accounts as `it_users`;
-    the target's own rows change only by its own cycles)."""
-    ingest = conn.execute(select(func.max(record_changes.c.ingest_id))).scalar() or 0
-    others = conn.execute(select(func.count(), func.max(accounts.c.updated_at))
-                          .where(accounts.c.target != target)).one()
-    return f"ingest {ingest}; other targets' registry {others[0]} rows, last {others[1]}"
+def last_ingest(conn: Connection) -> int:
+    """The last ingest that added, changed or removed a record (0: none yet)."""
+    return int(conn.execute(select(func.max(record_changes.c.ingest_id))).scalar() or 0)
+
+
+def data_version(conn: Connection, target: str) -> dict[str, Any]:
+    """The last ingest that changed a record, and the registry: the target's own rows
+    (a cycle that only settles rows is not one with nothing to do) and the last write
+    to every other target's (a mapping reads their accounts as `it_users`)."""
+    def registry(where: Any) -> str:
+        count, last = conn.execute(select(func.count(), func.max(accounts.c.updated_at))
+                                   .where(where)).one()
+        return f"{count} rows, last {last}"
+
+    return {"ingest": last_ingest(conn), "own": registry(accounts.c.target == target),
+            "others": registry(accounts.c.target != target)}
 
 
 SOURCES = "sources"  # the key of the sources' fingerprint

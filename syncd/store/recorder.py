@@ -6,8 +6,11 @@ round trip on PostgreSQL), so the changes of an apply are written together: at m
 What a process killed between two batches loses is only bookkeeping the next cycle
 redoes from the target itself: a reservation (written before any create, never
 batched) keeps each new object's name, and the next read finds what landed by its
-anchor and username, its marker or its DN, and records it (`cycle._settled`). Each
-change is also in the audit log stream (logger `syncd.audit`) the moment it lands.
+anchor and username, its marker or its DN, and records it (`cycle._settled`). What the
+target cannot tell again, a delete (the row to forget) and a disable (the day it
+happened, from which `delete_after_days` counts), is written at once, with what came
+before it. Each change is also in the audit log stream (logger `syncd.audit`) the
+moment it lands; the audit table may lack the last batch's rows after a kill.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine
 
-from syncd.objects import Owned
+from syncd.objects import DISABLED, Owned
 from syncd.store.accounts import AuditEntry, forget_accounts, save_accounts, write_audit
 from syncd.store.failures import store_errors
 
@@ -44,8 +47,9 @@ class Recorder:
         if forget is not None:
             self.accounts.pop((entry.target, *forget), None)
             self.forgotten.append((entry.target, forget))
-        if len(self.audit) >= BATCH or time.monotonic() - self.since >= SECONDS:
-            self.flush()
+        taking_away = forget is not None or (account is not None and account.state == DISABLED)
+        if taking_away or len(self.audit) >= BATCH or time.monotonic() - self.since >= SECONDS:
+            self.flush()  # a delete or disable at once: its day and its going are not redone
 
     def flush(self) -> None:
         """Write what is held, in one transaction."""

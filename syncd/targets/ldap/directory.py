@@ -306,6 +306,14 @@ class LdapDirectory:
     def entry_values(self, dn: str, attributes: list[str]) -> RawAttrs:
         return self._run(dn, lambda connection: self._values(connection, dn, attributes))
 
+    def any_entry(self, base: str, ldap_filter: str) -> bool:
+        def search(connection: ldap3.Connection) -> bool:
+            connection.search(base, ldap_filter, ldap3.SUBTREE, attributes=["1.1"],
+                              size_limit=1)
+            return any(item.get("type") == "searchResEntry" for item in connection.response)
+
+        return self._run(base, search)
+
     def modify_entry(self, dn: str, modifications: Modifications) -> None:
         """A modify that tolerates what the overlays (or anyone) already did of it."""
 

@@ -35,6 +35,10 @@ class Session(Protocol):
         """One entry's raw values keyed lower-case ({} if it is gone)."""
         ...
 
+    def any_entry(self, base: str, ldap_filter: str) -> bool:
+        """Whether an entry below `base` matches `ldap_filter`."""
+        ...
+
 
 class Fetch(Protocol):
     """A base-scope read on the connection a search runs on (keys lower-case)."""
@@ -106,8 +110,10 @@ class OpenLdap:
 
     def marker(self, session: Session, base_dn: str) -> str | None:
         """The contextCSN of the suffix that holds `base_dn`: every write to the
-        database moves it (kept by the syncprov overlay, which replication loads; a
-        server without it keeps none, and every cycle is a full one)."""
+        database moves it (kept by the syncprov overlay, which replication loads). A
+        server without syncprov keeps none, or one that no longer moves (a database
+        loaded from a replica's export, the overlay since removed): an entry written
+        after it tells; either way, every cycle is a full one."""
         contexts = session.entry_values("", ["namingContexts"]).get("namingcontexts", [])
         base = norm_dn(base_dn)
         holding = [text(c) for c in contexts if base == norm_dn(text(c))
@@ -115,8 +121,14 @@ class OpenLdap:
         if not holding:
             return None
         suffix = max(holding, key=len)
-        csns = session.entry_values(suffix, ["contextCSN"]).get("contextcsn", [])
-        return " ".join(sorted(text(csn) for csn in csns)) or None
+        csns = sorted(text(csn) for csn in
+                      session.entry_values(suffix, ["contextCSN"]).get("contextcsn", []))
+        if not csns:
+            return None
+        newest = csns[-1]  # one per provider: the one that moved last is the largest
+        if session.any_entry(base_dn, f"(&(entryCSN>={newest})(!(entryCSN={newest})))"):
+            return None  # written after it, and it did not move: nothing keeps it now
+        return " ".join(csns)
 
 
 def added_attributes(changes: Iterable[AttrChange]) -> dict[str, list[str]]:

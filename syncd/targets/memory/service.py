@@ -40,7 +40,8 @@ class MemoryService:
     def __init__(self, file: Path | None = None) -> None:
         self._objects: dict[str, Stored] = {}
         self._lock = threading.Lock()
-        self.version = 0  # moved by every change: the target's marker
+        self.version = 0  # moved by every change: the target's marker, with
+        self.instance = uuid.uuid4().hex  # which service it counts (never one before it)
         self._file = file
         if file is not None and file.exists():
             self._load(file)

@@ -44,7 +44,7 @@ class MemoryTarget:
 
     def marker(self) -> str | None:
         """The service's version, in a process (a file kept between runs has none)."""
-        return None if self._file else f"{id(self._service)}:{self._service.version}"
+        return None if self._file else f"{self._service.instance}:{self._service.version}"
 
     def close(self) -> None:
         """Nothing to let go of: the service outlives its targets."""
