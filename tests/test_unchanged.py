@@ -5,6 +5,7 @@ by syncd or by hand, moves the marker: the next cycle is a full one."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from syncd.objects import Owned
 from syncd.store import open_store
+from tests.daemon_env import DaemonProcess, daemon_config
 from tests.sync_env import DAY, SyncEnv
 
 pytestmark = pytest.mark.slapd
@@ -134,3 +136,30 @@ def test_a_contextcsn_that_no_longer_moves_is_no_marker(env, capsys):
     code, out, _ = env.apply(capsys)
     assert code == 0 and UNCHANGED not in out
     assert env.user("p2")[1]["title"] == ["Lærer"]
+
+
+def test_a_mapping_edited_on_disk_waits_for_the_reload_then_is_applied(env, tmp_path):
+    """The daemon runs on the mapping it loaded: a cycle before SIGHUP with the file
+    already edited must not record the edited file as what it ran on."""
+    mapping = tmp_path / "mapping.yaml"
+    text = env.config.read_text(encoding="utf-8")
+    source = text.split("mapping: ")[1].split("\n")[0]
+    mapping.write_text(Path(source).read_text(encoding="utf-8"), encoding="utf-8")
+    env.config.write_text(text.replace(source, str(mapping)), encoding="utf-8")
+    port = daemon_config(env, interval="1s")
+    daemon = DaemonProcess(env.config, port, tmp_path / "daemon.log").start()
+    try:
+        cycles = lambda: daemon.metric("syncd_cycles_total", target="ldap",  # noqa: E731
+                                       result="success")
+        daemon.wait_for(lambda: cycles() >= 4, "cycles to settle")
+        mapping.write_text(mapping.read_text(encoding="utf-8").replace(
+            "title: \"{{ primary.job_function or '' }}\"", "title: \"Medarbejder\""),
+            encoding="utf-8")
+        seen = cycles()
+        daemon.wait_for(lambda: cycles() >= seen + 2, "cycles on the old mapping")
+        assert env.user("p2")[1]["title"] == ["Lærer"]
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for(lambda: env.user("p2")[1]["title"] == ["Medarbejder"],
+                        "the reloaded mapping to reach the directory")
+    finally:
+        daemon.kill()
