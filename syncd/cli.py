@@ -43,7 +43,6 @@ from syncd.show import person_card, render_person, render_unit, unit_card
 if TYPE_CHECKING:  # the stages load only for the commands that run them: `show` stays quick
     from syncd.cycle import Outcome
 from syncd.store import OrgView, OtherSchema, Store, open_store
-from syncd.trace import render_trace, trace_person
 
 log = logging.getLogger("syncd")
 
@@ -239,6 +238,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from syncd.cycle import load_target_mapping, plan_target, preview, select_targets
+    from syncd.trace import render_trace, trace_person
 
     config = _config(args)
     store = _opened(args, _plan_store(config))
