@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from syncd.testing.server import free_port
 from tests.conftest import REPO
 from tests.sync_env import SyncEnv
 
 TOKEN = "s3cret-sync-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def daemon_config(env: SyncEnv, interval: str = "2s", extra: str = "") -> int:

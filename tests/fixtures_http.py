@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from syncd.testing.server import free_port
 
 SERVER = Path(__file__).parent / "servers" / "hr_api.py"
 TOKEN = "hr-api-token-7f3a9c"
@@ -27,13 +28,6 @@ class HrApi:
     token_file: Path
     password_file: Path
     log: Path  # the server's stderr: one line per request
-
-
-def free_port() -> int:
-    """A port nothing listens on (until someone binds it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def secret_file(path: Path, value: str) -> Path:

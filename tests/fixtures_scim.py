@@ -26,8 +26,8 @@ from syncd.plan.model import Change
 from syncd.targets.base import Target
 from syncd.targets.registry import open_target
 from syncd.testing.config import write_config
-from syncd.testing.scim import ScimServer, free_port
-from syncd.testing.server import ServerProcess
+from syncd.testing.scim import ScimServer
+from syncd.testing.server import ServerProcess, free_port
 from tests.conftest import REPO, write_json
 from tests.sync_env import DAY, SMALL_ORG
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import sys
 import urllib.error
 import urllib.request
@@ -22,7 +21,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Self
 
-from syncd.testing.server import ServerProcess
+from syncd.testing.server import ServerProcess, free_port
 
 TOKEN = "scim-test-token-5b1e"
 # A request as the server logs it: "GET /v2/Users?count=7 HTTP/1.1" 200 1234
@@ -45,12 +44,6 @@ def default_service_provider_config() -> dict[str, Any]:
 def _default(name: str) -> Any:
     text = files("scim2_server.resources").joinpath(f"default-{name}.json").read_text("utf-8")
     return json.loads(text)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ScimServer(ServerProcess):

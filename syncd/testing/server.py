@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +26,13 @@ from typing import IO, ClassVar, Self
 LOG_TAIL_LINES = 40
 
 Kill = Callable[[subprocess.Popen[bytes]], None]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the kernel's choice for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _terminate(process: subprocess.Popen[bytes], kill: Kill) -> None:

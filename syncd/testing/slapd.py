@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from urllib.parse import quote
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-from syncd.testing.server import ServerProcess
+from syncd.testing.server import ServerProcess, free_port
 
 SCHEMA_DIR = Path("/etc/ldap/schema")
 MODULE_DIR = Path("/usr/lib/ldap")
@@ -51,12 +50,6 @@ def find_program(name: str) -> str:
         raise RuntimeError(f"{name} is not installed: run scripts/install-test-deps")
     return found
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on right now (the kernel's choice for port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _ldif_line(attribute: str, value: str) -> str:
