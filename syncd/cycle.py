@@ -84,7 +84,7 @@ def read_sources(config: Config) -> tuple[Snapshot, dict[str, dict[str, int]]]:
     for source in config.sources:
         part = read_source(source)
         read[source.name] = {kind: len(records) for kind, records in part.records.items()}
-        snapshot.merge(part)
+        snapshot.merge(part, source.name)
     return snapshot, read
 
 
@@ -390,7 +390,7 @@ def _dry_ingest(config: Config) -> tuple[Rows | None, list[Problem]]:
     for source in config.sources:
         where = source.where()
         try:
-            snapshot.merge(read_source(source))
+            snapshot.merge(read_source(source), source.name)
         except SnapshotRejected as exc:
             problems += [_as_problem(where, p) for p in exc.problems] or [
                 _as_problem(where, exc.summary)]

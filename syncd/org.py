@@ -246,12 +246,15 @@ class Snapshot:
 
     `origin` names where each kind's records came from (files or URLs), and `places`,
     where a source knows it, the file and line of each record, so that a rejected
-    record can be traced back to the export that carried it.
+    record can be traced back to the export that carried it. `sources` says, per kind,
+    which source (its `name:`) gave how many of the records in turn, so that an id two
+    sources both give is reported with both.
     """
 
     records: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     origin: dict[str, str] = dataclasses.field(default_factory=dict)
     places: dict[str, list[Place]] = dataclasses.field(default_factory=dict)
+    sources: dict[str, list[tuple[str, int]]] = dataclasses.field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return len(self.records.get(kind, ()))
@@ -264,10 +267,21 @@ class Snapshot:
     def places_of(self, kind: str) -> list[Place]:
         return [self.place(kind, index) for index in range(self.count(kind))]
 
-    def merge(self, other: Snapshot) -> None:
-        """Add another source's records; the store reports ids that clash."""
+    def source_of(self, kind: str, index: int) -> str | None:
+        """The name of the source that gave record `index` of `kind`, if merge was told."""
+        for name, count in self.sources.get(kind, ()):
+            if index < count:
+                return name
+            index -= count
+        return None
+
+    def merge(self, other: Snapshot, source: str | None = None) -> None:
+        """Add the records of another source (named `source`); the store reports ids
+        that clash, naming both sources where merge was told their names."""
         for kind, records in other.records.items():
             where = other.origin.get(kind, "?")
+            if source is not None:
+                self.sources.setdefault(kind, []).append((source, len(records)))
             if kind not in self.records:  # the usual case: one source per kind, as it is
                 self.records[kind] = list(records)
                 self.places[kind] = list(other.places.get(kind, ()))

@@ -40,7 +40,10 @@ def load_config(path: Path) -> Config:
     return config
 
 
-_PATH_KEYS = {"path", "password_file", "token_file", "tls_ca_file", "mapping", "folder"}
+_PATH_KEYS = {"path", "password_file", "token_file", "tls_ca_file", "mapping", "folder",
+              "htpasswd", "client_secret_file", "session_secret_file"}
+_SECRET_FILE_KEYS = ("password_file", "token_file", "client_secret_file", "session_secret_file",
+                     "htpasswd")  # the password file holds hashes: not for everyone either
 
 
 def _resolve_paths(data: Any, base: Path) -> Any:
@@ -86,11 +89,16 @@ def _check_files(data: dict[str, Any], doc: YamlDoc) -> list[Problem]:
         kind = SOURCE_TYPES.get(str(item.get("type")))
         for key in kind.config_model.local_paths if kind else ():
             problems += _must_exist(doc, (*base, key), item.get(key))
+        problems += _secrets(doc, base, item)  # password_file:, client_secret_file:
         for key, value in item.items():
             if isinstance(value, dict) and key != "kinds":  # bearer:, basic:
                 problems += _secrets(doc, (*base, key), value)
     if isinstance(data.get("http"), dict):
         problems += _secrets(doc, ("http",), data["http"])
+    if isinstance(data.get("web"), dict):
+        problems += _secrets(doc, ("web",), data["web"])
+        if isinstance(data["web"].get("oidc"), dict):
+            problems += _secrets(doc, ("web", "oidc"), data["web"]["oidc"])
     return problems
 
 
@@ -128,7 +136,7 @@ def _items(data: dict[str, Any], key: str) -> list[tuple[DataPath, dict[str, Any
 
 
 def _secrets(doc: YamlDoc, base: DataPath, item: dict[str, Any]) -> list[Problem]:
-    return [problem for key in ("password_file", "token_file")
+    return [problem for key in _SECRET_FILE_KEYS
             if isinstance(item.get(key), str)
             for problem in _secret_file(doc, (*base, key), Path(item[key]))]
 

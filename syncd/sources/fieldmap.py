@@ -130,14 +130,14 @@ class FieldMap:
             list_separator=source.list_separator,
         )
 
-    def check_header(self, header: Sequence[str], where: str) -> None:
+    def check_header(self, header: Sequence[str], where: str, has: str = "the file has") -> None:
         """Fail once for a file that lacks a column the mapping needs, not once per row,
         or has it twice (which of the two would be read?)."""
         needed = self._needed_columns()
         missing = [f"{column!r} ({use})" for column, use in needed.items() if column not in header]
         if missing:
             raise SourceError(f"{where}: {self.kind}: no column {', '.join(missing)}; "
-                              f"the file has: {', '.join(header)}")
+                              f"{has}: {', '.join(header)}")
         twice = [f"{column!r} ({use})" for column, use in needed.items()
                  if header.count(column) > 1]
         if twice:

@@ -15,7 +15,10 @@ from syncd.org import Snapshot
 from syncd.sources.config_base import SourceConfigBase
 from syncd.sources.csv import CsvSource, read_csv_source
 from syncd.sources.http import HttpSource, read_http_source
+from syncd.sources.ldap import LdapSource, read_ldap_source
+from syncd.sources.os2mo import Os2moSource, read_os2mo_source
 from syncd.sources.snapshot import SnapshotSource, read_snapshot_source
+from syncd.sources.sql import SqlSource, read_sql_source
 
 C = TypeVar("C", bound=SourceConfigBase)
 
@@ -31,6 +34,9 @@ _TYPES: list[SourceType[Any]] = [
     SourceType("snapshot", SnapshotSource, read_snapshot_source),
     SourceType("csv", CsvSource, read_csv_source),
     SourceType("http", HttpSource, read_http_source),
+    SourceType("os2mo", Os2moSource, read_os2mo_source),
+    SourceType("sql", SqlSource, read_sql_source),
+    SourceType("ldap", LdapSource, read_ldap_source),
 ]
 SOURCE_TYPES = {t.name: t for t in _TYPES}
 

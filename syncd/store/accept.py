@@ -74,7 +74,7 @@ def _unknown_kinds(snapshot: Snapshot) -> list[Problem]:
 def _check_kind(snapshot: Snapshot, kind: str, problems: list[Problem],
                 named: set[str]) -> list[_Checked]:
     out: list[_Checked] = []
-    ids: set[Any] = set()
+    ids: dict[Any, int] = {}  # id -> the index of the first record giving it
     places, somewhere = snapshot.places.get(kind, ()), Place(snapshot.origin.get(kind, kind))
     for index, record in enumerate(snapshot.records.get(kind, [])):
         place = places[index] if index < len(places) else somewhere
@@ -88,12 +88,25 @@ def _check_kind(snapshot: Snapshot, kind: str, problems: list[Problem],
             continue
         row, found = _row(kind, record)
         if row[0] is not None and row[0] in ids:
-            found.append(("id", "used by another record of this kind"))
-        ids.add(row[0])
+            found.append(("id", _clash(snapshot, kind, ids[row[0]], index)))
+        ids.setdefault(row[0], index)
         checked = _Checked(row, place, subject, broken=bool(found))
         problems += [checked.problem(path, message) for path, message in found]
         out.append(checked)
     return out
+
+
+def _clash(snapshot: Snapshot, kind: str, first: int, index: int) -> str:
+    """Two records with one id: within a source, or (naming both) across two."""
+    source, other = snapshot.source_of(kind, first), snapshot.source_of(kind, index)
+    if source is None or other is None or source == other:
+        return "used by another record of this kind"
+    return (f"given by source {source} ({_at(snapshot.place(kind, first))}) and by source "
+            f"{other} ({_at(snapshot.place(kind, index))}); ids must be unique across sources")
+
+
+def _at(place: Place) -> str:
+    return f"{place.file}:{place.line}" if place.line else place.file
 
 
 def _row(kind: str, record: dict[str, Any]) -> tuple[Row, list[FieldProblem]]:
