@@ -11,7 +11,8 @@ import pytest
 
 from syncd.store import Store, open_store
 
-pytest_plugins = ["tests.fixtures_slapd", "tests.fixtures_samba", "tests.fixtures_scim"]
+pytest_plugins = ["tests.fixtures_slapd", "tests.fixtures_samba", "tests.fixtures_scim",
+                  "tests.fixtures_oidc", "tests.fixtures_os2mo"]
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from syncd.config.base import Model
 from syncd.config.schedule import Schedule
 from syncd.config.secrets import env_ref_only
+from syncd.config.web import WebConfig
 from syncd.sources.config_base import SourceConfigBase
 from syncd.sources.registry import SOURCE_TYPES
 from syncd.targets.config_base import TargetConfigBase
@@ -100,6 +101,7 @@ class Config(Model):
     schedule: Schedule = Schedule()
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()
+    web: WebConfig | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

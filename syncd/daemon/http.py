@@ -1,10 +1,13 @@
-"""The daemon's HTTP face: metrics, health, status, sync-now.
+"""The daemon's HTTP face: metrics, health, status, sync-now, and the web view.
 
 Starlette routes served by uvicorn on its own thread and event loop: one HTTP stack for
 these endpoints and the web view, where a slow or vanished client costs a coroutine, not
 a thread. Connections are bounded (`MAX_CONNECTIONS`, then 503) and so is the time a
 client may take to send a request (`REQUEST_TIMEOUT`, then the connection is closed), so
 300 slow local clients cannot starve a Prometheus scrape. Nothing here touches a target.
+The web view (`syncd.web`, when `web:` is configured) is mounted after the endpoints,
+which Prometheus and probes reach without signing in; every other path is the web
+view's, behind its sign-in.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ExceptionHandler
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from syncd import __version__, metrics
@@ -36,6 +40,8 @@ log = logging.getLogger("syncd.http")
 MAX_CONNECTIONS = 64  # at once; more are answered 503 at once
 REQUEST_TIMEOUT = 10.0  # seconds a client has to send a whole request
 STOP_TIMEOUT = 5.0  # seconds in-flight requests get when the daemon stops
+ENDPOINTS = "GET /metrics /healthz /readyz /status, POST /sync"
+WEB_PAGES = "; the web view: / /search?q=TEXT /units/ID /persons/ID /targets"
 
 
 class _DeadlineProtocol(H11Protocol):
@@ -82,7 +88,11 @@ class StatusServer:
         listen = daemon.config.http.listen
         host, _, port = listen.rpartition(":")
         host = host.strip("[]")
-        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on accepted connections
+        # (it checks the listening socket's protocol): else every small answer on a kept-alive
+        # connection waits ~40 ms for the client's delayed ACK
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host, int(port)))
@@ -143,16 +153,31 @@ def app(daemon: Daemon) -> Starlette:
             return JSONResponse({"error": f"no target {', '.join(unknown)}"}, 404)
         return JSONResponse({"queued": queued}, 202)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _text(404, "not found: GET /metrics /healthz /readyz /status, POST /sync")
+    listed = ENDPOINTS + (WEB_PAGES if daemon.config.web else "")
 
-    return Starlette(routes=[
+    async def not_found(request: Request, exc: Exception) -> Response:
+        detail = getattr(exc, "detail", None)
+        return _text(404, detail if detail not in (None, "Not Found") else f"not found: {listed}")
+
+    routes: list[BaseRoute] = [
         Route("/metrics", metrics_page),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/status", status),
         Route("/sync", sync, methods=["POST"]),
-    ], exception_handlers={404: not_found})
+    ]
+    if daemon.config.web is not None:  # after the endpoints, which need no sign-in
+        routes.append(Mount("/", app=_web(daemon, not_found)))
+    return Starlette(routes=routes, exception_handlers={404: not_found})
+
+
+def _web(daemon: Daemon, not_found: ExceptionHandler) -> Starlette:
+    """The web view (loaded only when configured), its unknown paths answered as ours."""
+    from syncd.web import web_app
+
+    web = web_app(daemon)
+    web.add_exception_handler(404, not_found)
+    return web
 
 
 def _refusal(daemon: Daemon, authorization: str) -> str | None:

@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd import logs, metrics
 from syncd.config import Config, Schedule, seconds
+from syncd.config.web import restart_keys
 from syncd.cycle import Loaded, Outcome, TargetConfig, check, ingest, load_checked, run_cycle
 from syncd.daemon.cron import CrontabTrigger
 from syncd.daemon.http import StatusServer
@@ -51,6 +52,8 @@ RETRY_MOST = 3600.0  # and never waits longer than this (the next scheduled run 
 STALL_AFTER = 1200.0  # seconds without progress before a cycle counts as stuck: longer
 # than the 900 s a cycle's templates may take to render, which beats no progress
 STOP_GRACE = 25.0  # seconds a stop waits for running cycles before abandoning them
+HELD_KEPT = 200  # held changes a target's state keeps for the web view (a mass removal
+# holds thousands; the count says how many more)
 SNAPSHOT_REUSE = 60.0  # seconds one ingest (or its failure) serves every target's cycle,
 # at most half the shortest interval, so that a cycle never misses a change it is due
 
@@ -77,6 +80,12 @@ class TargetState:
     counts: dict[str, int] = field(default_factory=dict)
     failures: int = 0  # in a row
     skipped: str | None = None  # when and why the last cycle was skipped (target busy)
+    # what the web view's /targets shows of the last cycle's plan: the guards that tripped
+    # (as the plan's JSON has them), and the changes they held back (the first HELD_KEPT,
+    # as the plan's JSON has them; `held_total` in all)
+    holds: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
+    held_total: int = 0
 
 
 class Daemon:
@@ -190,10 +199,10 @@ class Daemon:
             self.notifier.ready()
             return
         config, old = loaded.config, self.config
-        for key in ("store", "http"):
-            if getattr(config, key) != getattr(old, key):
-                log.warning("reload: %s changed; that takes a restart (systemctl restart "
-                            "syncd), the running daemon keeps the old one", key)
+        changed = [key for key in ("store", "http") if getattr(config, key) != getattr(old, key)]
+        for key in changed + restart_keys(old.web, config.web):
+            log.warning("reload: %s changed; that takes a restart (systemctl restart "
+                        "syncd), the running daemon keeps the old one", key)
         logs.configure(config.logging.level, config.logging.format)
         self.loaded, self.reload_error = loaded, None
         self.ingested = None  # the sources may have changed
@@ -364,6 +373,9 @@ class Daemon:
         undone = outcome.undone() if result == "partial" else None
         self._record(state, result, "apply" if undone else None, undone, duration, counts)
         state.failures = 0
+        state.holds = [guard.as_dict() for guard in plan.tripped]
+        state.held = [change.as_dict() for change in outcome.held[:HELD_KEPT]]
+        state.held_total = len(outcome.held)
         log.log(logging.WARNING if undone else logging.INFO, "cycle %s: %s in %.1fs%s",
                 target.name, result, duration, f": {undone}, tried again next cycle"
                 if undone else "",

@@ -14,7 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, func, select, union
 
 from syncd.objects import Owned
-from syncd.org import Snapshot
+from syncd.org import Snapshot, Unit
 from syncd.orgview import OrgView, UnitManager, records_of
 from syncd.store.accept import accept
 from syncd.store.accounts import (
@@ -55,6 +55,17 @@ from syncd.store.schema import (
     ingests,
     migrate,
     org_tables,
+)
+from syncd.store.web import (
+    Found,
+    Member,
+    all_units,
+    load_unit,
+    search_persons,
+    search_units,
+    unit_groups,
+    unit_members,
+    unit_names,
 )
 
 INGEST = "ingest"  # the lease that keeps ingests (and reads of the org) apart
@@ -218,6 +229,56 @@ class Store:
         with self.engine.connect() as conn:
             return person_audit(conn, person_id, limit)
 
+    # --- the web view's reads (see web.py): no lease, one snapshot each --------------
+    # A page must not wait a minute behind an ingest; one transaction sees one state.
+
+    @_translated
+    def ingest_version(self) -> int:
+        """The last ingest that changed a record: what a cached unit tree is valid for."""
+        with self.engine.connect() as conn:
+            return last_ingest(conn)
+
+    @_translated
+    def all_units(self) -> list[Unit]:
+        with self.engine.connect() as conn:
+            return all_units(conn)
+
+    @_translated
+    def person_view(self, person_id: str, day: date) -> OrgView:
+        """`org_around` for a page: the same records, read without the ingest lease."""
+        with self.engine.connect() as conn:
+            return OrgView(load_around(_one_snapshot(conn), person_id), day)
+
+    @_translated
+    def unit_view(self, unit_id: str, day: date) -> OrgView:
+        """The org on `day` as far as the unit's page reads it (`web.load_unit`)."""
+        with self.engine.connect() as conn:
+            return OrgView(load_unit(_one_snapshot(conn), unit_id), day)
+
+    @_translated
+    def unit_members(self, unit_id: str, day: date, offset: int, limit: int
+                     ) -> tuple[int, list[Member]]:
+        with self.engine.connect() as conn:
+            return unit_members(_one_snapshot(conn), unit_id, day, offset, limit)
+
+    @_translated
+    def unit_groups(self, unit_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return unit_groups(conn, unit_id)
+
+    @_translated
+    def unit_names(self, unit_ids: list[str]) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return unit_names(conn, unit_ids)
+
+    @_translated
+    def search(self, text: str, day: date, visibility: tuple[str, ...], offset: int,
+               limit: int) -> tuple[list[Found], list[Unit]]:
+        """Persons and units `text` finds (`web.search_persons`, `web.search_units`)."""
+        with self.engine.connect() as conn:
+            return (search_persons(conn, text, day, visibility, offset, limit),
+                    search_units(conn, text, offset, limit))
+
     @contextmanager
     def lease(self, name: str, wait: float = 0.0) -> Iterator[None]:
         """Hold `name` against every other process using this store (see locks.py)."""
@@ -300,8 +361,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "AuditEntry",
     "Busy",
+    "Found",
     "IngestResult",
     "KindDelta",
+    "Member",
     "OrgView",
     "OtherSchema",
     "ShrinkRefused",

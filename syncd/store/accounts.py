@@ -166,13 +166,16 @@ def person_it_users(conn: Connection, person_id: str) -> list[dict[str, Any]]:
 
 
 def person_audit(conn: Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
-    """The last changes made to a person's accounts, newest first."""
+    """The last changes made to a person's accounts, newest first, with the rule and the
+    source record that caused each and the names of the attributes they changed (never
+    their values: those are the target's to show)."""
     rows = conn.execute(
         select(audit.c.at, audit.c.target, audit.c.locator.label("dn"), audit.c.action,
-               audit.c.why,
+               audit.c.why, audit.c.rule, audit.c.source, audit.c.attributes,
                audit.c.result, audit.c.message)
         .where(and_(audit.c.kind == "user", audit.c.key == person_id))
         .order_by(audit.c.id.desc())
         .limit(limit)
     )
-    return [dict(row._mapping) for row in rows]
+    return [{**row._mapping, "attributes": [a["name"] for a in row.attributes or ()]}
+            for row in rows]

@@ -12,7 +12,7 @@ from syncd.store.schema import org_tables
 _ORG = {kind: table.c for kind, table in org_tables.items()}
 
 
-def _load(conn: Connection, kind: str, where: ColumnElement[bool] | None = None) -> list[Any]:
+def load_kind(conn: Connection, kind: str, where: ColumnElement[bool] | None = None) -> list[Any]:
     """`kind`'s records (those `where` picks), by id: the order a view groups them in."""
     table = org_tables[kind]
     query = select(*[table.c[name] for name in field_names(kind)]).order_by(table.c.id)
@@ -23,7 +23,7 @@ def _load(conn: Connection, kind: str, where: ColumnElement[bool] | None = None)
 
 def load_records(conn: Connection) -> dict[str, list[Any]]:
     """Every record in the store, by kind."""
-    return {kind: _load(conn, kind) for kind in KINDS}
+    return {kind: load_kind(conn, kind) for kind in KINDS}
 
 
 def load_around(conn: Connection, person_id: str) -> dict[str, list[Any]]:
@@ -33,19 +33,19 @@ def load_around(conn: Connection, person_id: str) -> dict[str, list[Any]]:
     persons), and the IT systems of their IT users. A post of the person's is in one of
     those units, so it is among those managers. Each kind in id order, as `load_records`."""
     unit_ids = _unit_chains(conn, person_id)
-    managers = _load(conn, "managers", _ORG["managers"].unit.in_(unit_ids))
+    managers = load_kind(conn, "managers", _ORG["managers"].unit.in_(unit_ids))
     person_ids = {person_id, *(post.person for post in managers if post.person)}
-    it_users = _load(conn, "it_users", _ORG["it_users"].person == person_id)
-    own = {kind: _load(conn, kind, _ORG[kind].person == person_id)
+    it_users = load_kind(conn, "it_users", _ORG["it_users"].person == person_id)
+    own = {kind: load_kind(conn, kind, _ORG[kind].person == person_id)
            for kind in ("engagements", "associations", "leaves", "roles")}
     return {
         **own,
-        "units": _load(conn, "units", _ORG["units"].id.in_(unit_ids)),
-        "persons": _load(conn, "persons", _ORG["persons"].id.in_(sorted(person_ids))),
+        "units": load_kind(conn, "units", _ORG["units"].id.in_(unit_ids)),
+        "persons": load_kind(conn, "persons", _ORG["persons"].id.in_(sorted(person_ids))),
         "managers": managers,
-        "addresses": _load(conn, "addresses", _ORG["addresses"].owner == person_id),
+        "addresses": load_kind(conn, "addresses", _ORG["addresses"].owner == person_id),
         "it_users": it_users,
-        "it_systems": _load(conn, "it_systems",
+        "it_systems": load_kind(conn, "it_systems",
                             _ORG["it_systems"].id.in_(sorted({u.it_system for u in it_users}))),
     }
 
