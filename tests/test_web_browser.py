@@ -213,11 +213,23 @@ def test_a_guard_hold_after_a_mass_removal(tmp_path: Path, slapd: Slapd) -> None
             held = guarded.daemon.target()["counts"]["held"]
             assert "deletes:" in page and "over the limit of 5" in page
             assert f"{held} change(s) held back" in page
-            screenshot(driver, "targets.png")
             driver.find_element(By.TAG_NAME, "summary").send_keys(Keys.ENTER)
             assert "disable user" in text(driver)
+            # what the next cycle would change: planned in the daemon, on request
+            assert "Not planned yet" in text(driver)
+            driver.find_element(By.XPATH, "//button[starts-with(., 'Plan ldap')]").click()
+            guarded.daemon.wait_for(lambda: "Planning for" not in _reloaded(driver), "the preview")
+            page = text(driver)
+            assert f"{held} change(s)" in page and "would hold them" in page, page
+            assert guarded.daemon.target()["counts"]["held"] == held  # nothing was applied
+            screenshot(driver, "targets.png")
         finally:
             driver.quit()
     finally:
         guarded.daemon.kill()
 
+
+
+def _reloaded(driver: WebDriver) -> str:
+    driver.refresh()
+    return text(driver)

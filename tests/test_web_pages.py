@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from syncd.daemon.service import Preview
 from tests.web_env import (
     CPR,
     INTERNAL,
@@ -270,6 +272,31 @@ def test_targets_show_the_last_cycle_and_what_a_guard_holds(
     assert "the first 1 of 120" in html
     assert "<strong>disable</strong> user aaseoe" in html and "− cn=a" in html
     assert "Next run" in html
+
+
+def test_the_next_cycles_changes_are_planned_on_request_and_shown(
+        client: TestClient, site: Site) -> None:
+    site.states["ldap"] = State(result="success")
+    assert "Not planned yet" in page(client, "/targets", ADMIN)
+    assert client.post("/targets/preview?today=2027-01-04", data={"target": "ldap"},
+                       headers={VIEWER_HEADER: READER}).status_code == 403
+    asked = client.post("/targets/preview?today=2027-01-04", data={"target": "ldap"},
+                        headers={VIEWER_HEADER: ADMIN}, follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"] == "/targets?today=2027-01-04"
+    assert site.previews == [("ldap", date(2027, 1, 4))]
+    assert client.post("/targets/preview", data={"target": "nope"},
+                       headers={VIEWER_HEADER: ADMIN}).status_code == 404
+
+    day, now = date(2027, 1, 4), datetime(2027, 1, 4, 9, 30, tzinfo=UTC)
+    site.states["ldap"].preview = Preview(day, now)
+    assert "Planning for 2027-01-04" in page(client, "/targets", ADMIN)
+    site.states["ldap"].preview = Preview(
+        day, now, done=now, summary={"create": 1, "disable": 0}, total=1,
+        changes=[{"action": "create", "kind": "user", "key": "p9", "username": "nyansat",
+                  "locator": "uid=nyansat,ou=people,dc=example,dc=org", "attributes": []}])
+    html = page(client, "/targets", ADMIN)
+    assert "<strong>1 change(s)</strong> (create 1)" in html
+    assert "<strong>create</strong> user nyansat" in html
 
 
 def test_static_files_are_served(client: TestClient) -> None:

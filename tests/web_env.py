@@ -29,6 +29,7 @@ from selenium.webdriver.chrome.service import Service
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -171,6 +172,7 @@ class State:
     holds: list[dict[str, Any]] = field(default_factory=list)
     held: list[dict[str, Any]] = field(default_factory=list)
     held_total: int = 0
+    preview: Any = None
 
 
 @dataclass
@@ -181,9 +183,14 @@ class Site:
     loaded: Loaded
     states: dict[str, State] = field(default_factory=dict)
     next_runs: dict[str, datetime] = field(default_factory=dict)
+    previews: list[tuple[str, date]] = field(default_factory=list)  # asked for
 
     def next_run(self, name: str) -> datetime | None:
         return self.next_runs.get(name)
+
+    def preview_soon(self, name: str, day: date) -> bool:
+        self.previews.append((name, day))
+        return name in self.states
 
 
 class _SignedIn(BaseHTTPMiddleware):
@@ -198,7 +205,8 @@ class _SignedIn(BaseHTTPMiddleware):
 
 def harness(site: Site) -> Starlette:
     return Starlette(routes=[*page_routes(site), Mount("/static", StaticFiles(directory=STATIC))],
-                     middleware=[Middleware(_SignedIn)])
+                     middleware=[Middleware(SessionMiddleware, secret_key="pages-test"),
+                                 Middleware(_SignedIn)])
 
 
 def make_site(folder: Path) -> Site:

@@ -28,7 +28,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from syncd import logs, metrics
 from syncd.config import Config, Schedule, seconds
 from syncd.config.web import restart_keys
-from syncd.cycle import Loaded, Outcome, TargetConfig, check, ingest, load_checked, run_cycle
+from syncd.cycle import (
+    Loaded,
+    Outcome,
+    TargetConfig,
+    check,
+    ingest,
+    load_checked,
+    plan_target,
+    run_cycle,
+)
 from syncd.daemon.cron import CrontabTrigger
 from syncd.daemon.http import StatusServer
 from syncd.daemon.notify import Notifier
@@ -86,6 +95,23 @@ class TargetState:
     holds: list[dict[str, Any]] = field(default_factory=list)
     held: list[dict[str, Any]] = field(default_factory=list)
     held_total: int = 0
+    preview: Preview | None = None  # the last plan asked for from the web view
+
+
+@dataclass
+class Preview:
+    """What the next cycle would change, planned on request (as `syncd plan` does: the
+    target is read, nothing is changed) from the store's last ingest, for one day."""
+
+    day: date
+    asked: datetime
+    done: datetime | None = None  # None: still planning
+    summary: dict[str, int] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)  # the first HELD_KEPT
+    total: int = 0
+    holds: list[dict[str, Any]] = field(default_factory=list)  # guards the plan would trip
+    errors: int = 0  # objects that would not render
+    error: str | None = None  # why there is no plan
 
 
 class Daemon:
@@ -246,9 +272,45 @@ class Daemon:
                                    args=[name], id=f"{name}:now", replace_existing=True)
         return known
 
+    def preview_soon(self, name: str, day: date) -> bool:
+        """Plan `name` for `day` in the background (the web view's "what would the next
+        cycle change"); False for a target that is not configured."""
+        state = self.states.get(name)
+        if state is None:
+            return False
+        if state.preview is None or state.preview.done is not None:
+            state.preview = Preview(day, datetime.now(UTC))
+            self.scheduler.add_job(self._preview, DateTrigger(datetime.now(UTC)),
+                                   args=[name, state.preview], id=f"{name}:preview",
+                                   replace_existing=True)
+        return True
+
+    def _preview(self, name: str, preview: Preview) -> None:
+        loaded = self.loaded
+        target = next((t for t in loaded.config.targets if t.name == name), None)
+        try:
+            if target is None:
+                raise SyncdError("the target is no longer configured")
+            planned = plan_target(loaded.config, self.store, self.store.org(preview.day),
+                                  target, mapping=loaded.mappings[name])
+            planned.target.close()
+        except Exception as exc:  # said on the page and logged; the daemon goes on
+            log.warning("preview %s: %s", name, exc)
+            preview.error = str(exc) if isinstance(exc, SyncdError) else \
+                f"unexpected error: {type(exc).__name__}; see the log"
+        else:
+            plan = planned.plan
+            preview.summary = plan.summary()
+            preview.changes = [change.as_dict() for change in plan.changes[:HELD_KEPT]]
+            preview.total = len(plan.changes)
+            preview.holds = [guard.as_dict() for guard in plan.tripped]
+            preview.errors = len(plan.errors)
+        preview.done = datetime.now(UTC)
+
     def next_run(self, name: str) -> datetime | None:
         runs = [job.next_run_time for job in self.scheduler.get_jobs()
-                if job.id.split(":")[0] == name and job.next_run_time]
+                if job.id.split(":")[0] == name and job.next_run_time
+                and not job.id.endswith(":preview")]
         return min(runs) if runs else None
 
     # --- one cycle -----------------------------------------------------------------

@@ -31,6 +31,7 @@ class TargetView(Protocol):
     holds: list[dict[str, Any]]
     held: list[dict[str, Any]]
     held_total: int
+    preview: Any  # the daemon's Preview, or None
 
 
 class Site(Protocol):
@@ -46,6 +47,8 @@ class Site(Protocol):
     def loaded(self) -> Loaded: ...
 
     def next_run(self, name: str) -> datetime | None: ...
+
+    def preview_soon(self, name: str, day: date) -> bool: ...
 
 
 # --- the unit tree ---------------------------------------------------------------------
@@ -247,6 +250,7 @@ def targets(site: Site) -> list[dict[str, Any]]:
     return [{"name": name, "last_run": state.last_run, "result": state.result,
              "stage": state.stage, "error": state.error, "duration": state.duration,
              "counts": state.counts, "next_run": site.next_run(name),
-             "holds": state.holds, "held": state.held, "held_total": state.held_total}
+             "holds": state.holds, "held": state.held, "held_total": state.held_total,
+             "preview": state.preview}
             for name, state in site.states.items()]
 

@@ -19,12 +19,13 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from syncd.errors import NotFound
 from syncd.web import cards
+from syncd.web.auth import csrf_token
 from syncd.web.cards import Site
 from syncd.web.viewer import Viewer, admin_only, viewer
 
@@ -45,6 +46,7 @@ def page_routes(site: Site) -> list[BaseRoute]:
         Route("/units/{unit_id}", pages.unit, name="unit"),
         Route("/persons/{person_id}", pages.person, name="person"),
         Route("/targets", pages.targets, name="targets"),
+        Route("/targets/preview", pages.preview, methods=["POST"], name="preview"),
     ]
 
 
@@ -103,7 +105,17 @@ class _Pages:
         admin_only(request)
         day = _day(request)
         return self._render(request, "targets.html", day, targets=cards.targets(self.site),
-                            title="Targets")
+                            title="Targets", csrf_token=csrf_token(request.session))
+
+    async def preview(self, request: Request) -> Response:
+        """Plan a target for the page's day in the daemon, then back to /targets (where
+        the plan shows once it is done). Changes nothing: it is `syncd plan`."""
+        admin_only(request)
+        day = _day(request)
+        form = await request.form()  # the CSRF guard has checked its token
+        if not self.site.preview_soon(str(form.get("target", "")), day):
+            raise HTTPException(404, "no such target")
+        return RedirectResponse(_linker(request.query_params.get("today"))("/targets"), 303)
 
     def _render(self, request: Request, template: str, day: date, **context: Any) -> Response:
         chosen = request.query_params.get("today")
