@@ -16,9 +16,10 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 KOLDING = SHARED / "os2mo-kolding"
@@ -34,8 +35,9 @@ def stable_uuid(*parts: object) -> str:
 
 
 def moment(day: date | None) -> str | None:
-    """A day's start as OS2mo writes it (Danish winter time)."""
-    return None if day is None else f"{day.isoformat()}T00:00:00+01:00"
+    """A day's start as OS2mo writes it (Danish time, summer or winter)."""
+    return None if day is None else datetime.combine(
+        day, time(), ZoneInfo("Europe/Copenhagen")).isoformat()
 
 
 @dataclass
@@ -80,11 +82,13 @@ class _Builder:
                                "valid_from": first.isoformat(),
                                "valid_to": last.isoformat() if last else None})
 
-    def klass(self, facet: str, name: str, scope: str | None = None) -> dict[str, str]:
+    def klass(self, facet: str, name: str, scope: str | None = None,
+              ended: date | None = None) -> dict[str, str]:
+        """A facet's class; one `ended` long ago is still read where it is referred to."""
         key = f"{facet}/{name}"
         if key not in self.classes:
             self.classes[key] = ident = stable_uuid("class", key)
-            self.interval("classes", ident, None, None, name=name, scope=scope,
+            self.interval("classes", ident, None, ended, name=name, scope=scope,
                           user_key=name)
         return {"uuid": self.classes[key]}
 
@@ -160,6 +164,7 @@ def _units(builder: _Builder) -> list[dict[str, Any]]:
     known = {unit["uuid"] for unit in units}
     unit_type = builder.klass("org_unit_type", "Afdeling")
     renamed = units[5]  # a unit renamed next month: read as it is named today
+    renamed_long_ago = units[6]  # before the window: still valid from its first day
     for unit in units:
         served = {"name": unit["name"], "user_key": unit["name"],
                   "parent_response": {"uuid": unit["parent"]},  # a root's: the organisation
@@ -169,8 +174,13 @@ def _units(builder: _Builder) -> list[dict[str, Any]]:
             builder.interval("org_units", unit["uuid"], first, builder.day(29), **served)
             served = {**served, "name": unit["name"] + " (ny)"}
             first = builder.day(30)
+        if unit is renamed_long_ago:
+            builder.interval("org_units", unit["uuid"], first, builder.day(-41), **served)
+            served = {**served, "name": unit["name"] + " (ny)"}
+            first = builder.day(-40)
         builder.interval("org_units", unit["uuid"], first, None, **served)
-        builder.expect("units", {"id": unit["uuid"], "name": unit["name"],
+        builder.expect("units", {"id": unit["uuid"], "name": served["name"]
+                                 if unit is renamed_long_ago else unit["name"],
                                  "parent": unit["parent"] if unit["parent"] in known else None,
                                  "unit_type": "Afdeling", "valid_from": "1960-01-01",
                                  "valid_to": None})
@@ -224,6 +234,8 @@ def _engagements(builder: _Builder, rng: random.Random, people: list[dict[str, s
     for n, person in enumerate(people):
         unit = rng.choice(trees["Kolding Kommune"])
         job = rng.choice(JOBS)
+        if n % 10 == 7:  # a job function whose class was closed long ago
+            job = "Kontorelev"
         first, last = {0: (date(2012, 8, 1), None), 1: (builder.day(7), None),
                        2: (builder.day(60), None), 3: (date(2015, 1, 1), builder.day(-3)),
                        4: (date(2014, 1, 1), builder.day(-200))}.get(n % 10, (
@@ -231,7 +243,9 @@ def _engagements(builder: _Builder, rng: random.Random, people: list[dict[str, s
         served = {"user_key": f"E{n}", "is_primary": True,
                   "person_response": {"uuid": person["uuid"]},
                   "org_unit_response": {"uuid": unit},
-                  "job_function_response": builder.klass("engagement_job_function", job),
+                  "job_function_response": builder.klass(
+                      "engagement_job_function", job,
+                      ended=date(2010, 12, 31) if job == "Kontorelev" else None),
                   "engagement_type_response": ansat}
         record = {"person": person["uuid"], "unit": unit, "job_function": job,
                   "engagement_type": "Ansat", "primary": True}
@@ -339,8 +353,10 @@ def _it(builder: _Builder, rng: random.Random, people: list[dict[str, str]],
         units: list[str]) -> None:
     systems = {name: stable_uuid("itsystem", name)
                for name in ("Active Directory", "OS2rollekatalog")}
+    systems["Gammelt lønsystem"] = stable_uuid("itsystem", "old")  # closed, still referred to
     for name, ident in systems.items():
-        builder.interval("itsystems", ident, None, None, name=name, user_key=name)
+        ended = date(2012, 12, 31) if name == "Gammelt lønsystem" else None
+        builder.interval("itsystems", ident, None, ended, name=name, user_key=name)
         builder.expect("it_systems", {"id": ident, "name": name})
     admin = builder.klass("role", "Administrator")
     for n, person in enumerate(people):
@@ -348,11 +364,12 @@ def _it(builder: _Builder, rng: random.Random, people: list[dict[str, str]],
             continue
         ident = stable_uuid("ituser", n)
         username = f"kk{n:05d}"
+        system = systems["Gammelt lønsystem" if n % 30 == 1 else "Active Directory"]
         builder.dated("it_users", "itusers", ident, date(2019, 6, 1), None,
                       {"user_key": username, "external_id": stable_uuid("ad", n),
                        "person_response": {"uuid": person["uuid"]},
-                       "itsystem_response": {"uuid": systems["Active Directory"]}},
-                      {"person": person["uuid"], "it_system": systems["Active Directory"],
+                       "itsystem_response": {"uuid": system}},
+                      {"person": person["uuid"], "it_system": system,
                        "username": username, "external_id": stable_uuid("ad", n)})
         if n % 25 == 0:
             unit = units[n % len(units)]

@@ -219,3 +219,45 @@ def _engaged_today(built: Built) -> tuple[set[str], dict[str, str]]:
             if item["primary"]:
                 titles[item["person"]] = item["job_function"]
     return engaged, titles
+
+
+def test_an_object_withheld_without_validities_fails_the_read_naming_it(
+        tmp_path: Path, start_os2mo: StartOs2mo) -> None:
+    """OS2mo serves what a client's policy hides as an object with no intervals: taking
+    it for ended would look like leavers."""
+    built = build(date.today(), persons=5)
+    withheld = built.data["engagements"][0]["uuid"]
+    server = start_os2mo(built.data, withhold=(withheld,))
+    result = syncd(write_config(tmp_path, source_yaml(server)), "ingest")
+    assert result.returncode == 1
+    assert "query SyncdEngagements (engagements), page 1" in result.stderr
+    assert f"object {withheld} came without its validity intervals" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tls_ca_file_is_trusted_beside_the_system_cas(tmp_path: Path, start_os2mo: StartOs2mo,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server signed by a CA of the system's store is still trusted where tls_ca_file
+    names another (OpenSSL's SSL_CERT_FILE stands in for the system's store)."""
+    system_cert, system_key = self_signed_cert(_folder(tmp_path / "system"))
+    private_cert, _ = self_signed_cert(_folder(tmp_path / "private"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(system_cert))
+    server = start_os2mo(build(date.today(), persons=5).data, tls=(system_cert, system_key))
+    result = syncd(write_config(tmp_path / "run", source_yaml(
+        server, tls_ca_file=str(private_cert))), "ingest")
+    assert result.returncode == 0, result.stderr
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def test_validate_reports_a_missing_tls_ca_file(tmp_path: Path, start_os2mo: StartOs2mo) -> None:
+    server = start_os2mo(build(date.today(), persons=5).data)
+    missing = tmp_path / "no-such-ca.pem"
+    result = syncd(write_config(tmp_path, source_yaml(server, tls_ca_file=str(missing))),
+                   "validate")
+    assert result.returncode != 0
+    assert f"sources[0].tls_ca_file: {missing}: no such file or folder" in (
+        result.stdout + result.stderr)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx2
 import pytest
 from pydantic import ValidationError
 
 from syncd.sources.os2mo import Os2moSource
-from syncd.sources.os2mo.reader import refused
+from syncd.sources.os2mo.reader import refused, worth_retrying
 from syncd.sources.os2mo.records import (
     Classes,
     Read,
@@ -23,6 +25,7 @@ from syncd.sources.os2mo.records import (
 )
 
 TODAY = date(2026, 12, 2)
+ZONE = ZoneInfo("Europe/Copenhagen")
 
 
 @pytest.mark.parametrize(("to", "last"), [
@@ -32,18 +35,24 @@ TODAY = date(2026, 12, 2)
     ("2027-01-01T00:00:00+01:00", date(2026, 12, 31)),
     ("2026-03-01T12:00:00+01:00", date(2026, 3, 1)),  # valid for part of the day
     ("2026-03-01", date(2026, 2, 28)),
+    ("2026-07-01T00:00:00+02:00", date(2026, 6, 30)),  # summer time
+    ("2026-02-28T23:00:00Z", date(2026, 2, 28)),  # Copenhagen's midnight, in UTC
+    ("2026-06-30T22:00:00Z", date(2026, 6, 30)),
 ])
 def test_half_open_to_is_the_inclusive_last_day(to: str | None, last: date | None) -> None:
-    assert last_day(to) == last
+    assert last_day(to, ZONE) == last
 
 
 @pytest.mark.parametrize(("start", "first"), [
     (None, None),
     ("2026-03-01T00:00:00+01:00", date(2026, 3, 1)),
-    ("2026-03-01T00:00:00+00:00", date(2026, 3, 1)),  # the day where OS2mo says it is
+    ("2026-07-01T00:00:00+02:00", date(2026, 7, 1)),  # summer time
+    ("2026-02-28T23:00:00Z", date(2026, 3, 1)),  # Copenhagen's midnight, in UTC
+    ("2026-06-30T22:00:00+00:00", date(2026, 7, 1)),
+    ("2026-03-01T08:00:00", date(2026, 3, 1)),  # no offset: Copenhagen's own time
 ])
-def test_from_is_the_first_day(start: str | None, first: date | None) -> None:
-    assert first_day(start) == first
+def test_from_is_the_first_day_in_copenhagen(start: str | None, first: date | None) -> None:
+    assert first_day(start, ZONE) == first
 
 
 def _validity(start: str | None, end: str | None, **fields: Any) -> dict[str, Any]:
@@ -60,7 +69,7 @@ def _validity(start: str | None, end: str | None, **fields: Any) -> dict[str, An
      2),  # ended: the last
 ])
 def test_representative_interval(intervals: list[dict[str, Any]], chosen: int) -> None:
-    found = representative(intervals, TODAY)
+    found = representative(intervals, TODAY, ZONE)
     assert found is not None and found["n"] == chosen
 
 
@@ -101,7 +110,7 @@ def _class(uuid: str, name: str, scope: str | None = None) -> dict[str, Any]:
 
 
 OPEN = ("2020-01-01T00:00:00+01:00", None)
-READ = Read(today=TODAY, cpr=False, collections={
+READ = Read(today=TODAY, zone=ZONE, cpr=False, collections={
     "classes": [_class("job", "Lærer"), _class("type", "Ansat"), _class("lead", "Leder"),
                 _class("duty", "Personale"), _class("mail", "Email", "EMAIL"),
                 _class("dar", "Postadresse", "DAR"), _class("pub", "Ekstern", "PUBLIC"),
@@ -189,8 +198,51 @@ def test_objects_become_records(kind: str, expected: list[dict[str, Any]]) -> No
     assert records(READ)[kind] == expected
 
 
+def _engagement(start: str, end: str | None, job: str) -> dict[str, Any]:
+    return _validity(start, end, is_primary=True, person_response={"uuid": "p1"},
+                     org_unit_response={"uuid": "u1"}, job_function_response={"uuid": job},
+                     engagement_type_response=None)
+
+
+def _dated(ident: str, job: str, first: date, last: date | None) -> dict[str, Any]:
+    return {"id": ident, "person": "p1", "unit": "u1", "job_function": job,
+            "engagement_type": None, "primary": True, "valid_from": first, "valid_to": last}
+
+
+D1201, D1202 = date(2026, 12, 1), date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(("intervals", "expected"), [
+    # an edit at 10:00: the day's last interval stands for the day
+    ([_engagement("2026-12-01T00:00:00+01:00", "2026-12-01T10:00:00+01:00", "job"),
+      _engagement("2026-12-01T10:00:00+01:00", None, "lead")],
+     [_dated("e1@2026-12-01", "Leder", D1201, None)]),
+    # three the same day, given out of order
+    ([_engagement("2026-12-01T14:00:00+01:00", "2026-12-06T00:00:00+01:00", "lead"),
+      _engagement("2026-12-01T00:00:00+01:00", "2026-12-01T10:00:00+01:00", "job"),
+      _engagement("2026-12-01T10:00:00+01:00", "2026-12-01T14:00:00+01:00", "job")],
+     [_dated("e1@2026-12-01", "Leder", D1201, date(2026, 12, 5))]),
+    # the same day in Copenhagen, written in UTC and with Copenhagen's offset
+    ([_engagement("2026-11-30T23:00:00Z", "2026-12-01T09:00:00Z", "job"),
+      _engagement("2026-12-01T10:00:00+01:00", None, "lead")],
+     [_dated("e1@2026-12-01", "Leder", D1201, None)]),
+    # an edit at 10:00 of an interval that began the day before: two days, two records
+    ([_engagement("2026-11-30T00:00:00+01:00", "2026-12-01T10:00:00+01:00", "job"),
+      _engagement("2026-12-01T10:00:00+01:00", "2026-12-03T00:00:00+01:00", "lead"),
+      _engagement("2026-12-03T00:00:00+01:00", None, "job")],
+     [_dated("e1@2026-11-30", "Lærer", date(2026, 11, 30), D1201),
+      _dated("e1@2026-12-01", "Leder", D1201, D1202),
+      _dated("e1@2026-12-03", "Lærer", date(2026, 12, 3), None)]),
+])
+def test_intervals_starting_the_same_day_are_one_record(
+        intervals: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """Ids are UUID@DAY: two intervals of one day would clash and the snapshot be refused."""
+    read = Read({**READ.collections, "engagements": [_response("e1", *intervals)]}, TODAY, ZONE)
+    assert records(read)["engagements"] == expected
+
+
 def test_cpr_number_kept_in_extra_only_when_asked_for() -> None:
-    asked = Read(READ.collections, TODAY, cpr=True)
+    asked = Read(READ.collections, TODAY, ZONE, cpr=True)
     assert records(asked)["persons"][0]["extra"] == {"cpr": "0101011234"}
     assert "extra" not in records(READ)["persons"][0]
 
@@ -217,6 +269,7 @@ BASE = {"name": "mo", "type": "os2mo", "url": "https://mo.example.org",
 def test_config_defaults_and_api_url() -> None:
     source = Os2moSource(**BASE)
     assert (source.version, source.tls_verify, source.cpr) == (29, True, False)
+    assert (source.timeout, source.zone) == (300.0, ZONE)
     assert source.graphql_url == "https://mo.example.org/graphql/v29"
     assert Os2moSource(**{**BASE, "version": 30, "url": "https://mo/"}).graphql_url == \
         "https://mo/graphql/v30"
@@ -227,7 +280,26 @@ def test_config_defaults_and_api_url() -> None:
     ("url", "https://user:pw@mo.example.org", "credentials do not belong in the URL"),
     ("token_url", "ftp://sso", "must start with http:// or https://"),
     ("client_secret", "inline", "Extra inputs are not permitted"),
+    ("timezone", "Europe/Kolding", "no such time zone 'Europe/Kolding'"),
 ])
 def test_config_refuses(key: str, value: Any, problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         Os2moSource(**{**BASE, key: value})
+
+
+REQUEST = httpx2.Request("POST", "https://mo.example.org/graphql/v29")
+
+
+@pytest.mark.parametrize(("error", "retried"), [
+    (httpx2.ConnectError("refused", request=REQUEST), True),
+    (httpx2.ConnectTimeout("no answer", request=REQUEST), True),
+    (httpx2.RemoteProtocolError("closed", request=REQUEST), True),
+    (httpx2.HTTPStatusError("503", request=REQUEST,
+                            response=httpx2.Response(503, request=REQUEST)), True),
+    # the query may still be running: asking again would add to OS2mo's load
+    (httpx2.ReadTimeout("no answer", request=REQUEST), False),
+    (httpx2.HTTPStatusError("400", request=REQUEST,
+                            response=httpx2.Response(400, request=REQUEST)), False),
+])
+def test_which_failures_are_retried(error: Exception, retried: bool) -> None:
+    assert worth_retrying(error) is retried

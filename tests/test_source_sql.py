@@ -7,6 +7,7 @@ date column next to a date kept as text, and the same records read from each.
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -249,11 +250,33 @@ def test_rows_come_through_a_server_side_cursor(url):  # noqa: F811 - the fixtur
     assert {person["extra"]["m"] for person in persons} == {"1"}
 
 
+def test_a_read_past_statement_timeout_is_cancelled_and_named(url):  # noqa: F811 - fixture
+    fill(url, "postgresql")
+    source = with_query(sql_source(url, statement_timeout=1), "persons",
+                        'SELECT m.* FROM "medarbejdere_på_løn" m, pg_sleep(60)')
+    with pytest.raises(SourceError, match=r"^hr: persons: query 'SELECT m\.\* .*': "
+                                          r"canceling statement due to statement timeout$"):
+        read_source(source)
+
+
+def test_a_server_that_never_answers_is_given_up_on_after_timeout():
+    """It takes the connection and says nothing: without a connect timeout the read
+    would wait for ever."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        away = f"postgresql+psycopg://reader@127.0.0.1:{silent.getsockname()[1]}/hr"
+        with pytest.raises(SourceError, match=r"^hr: cannot connect to .*timeout"):
+            read_source(sql_source(away, timeout=2))
+
+
 # -- the config ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("changes", "problem"), [
     ({"url": "postgresql+psycopg://hr:hemmelig@db/hr"}, "a password does not belong in the URL"),
+    ({"url": "postgresql+psycopg://u:pa/ss@db/hr"}, "a password does not belong in the URL"),
+    ({"url": "postgresql+psycopg://u@db/hr?password=x"}, "a password does not belong in the URL"),
     ({"url": "hr.db"}, "want a SQLAlchemy URL"),
     ({"password": "hemmelig"}, "secrets are never inline"),
     ({"password": "${env:X}", "password_file": "x"}, "at most one of password_file or password"),

@@ -88,7 +88,8 @@ def _check_files(data: dict[str, Any], doc: YamlDoc) -> list[Problem]:
     for base, item in _items(data, "sources"):
         kind = SOURCE_TYPES.get(str(item.get("type")))
         for key in kind.config_model.local_paths if kind else ():
-            problems += _must_exist(doc, (*base, key), item.get(key))
+            if key not in _SECRET_FILE_KEYS:  # those are checked, missing too, by _secrets
+                problems += _must_exist(doc, (*base, key), item.get(key))
         problems += _secrets(doc, base, item)  # password_file:, client_secret_file:
         for key, value in item.items():
             if isinstance(value, dict) and key != "kinds":  # bearer:, basic:

@@ -34,12 +34,13 @@ class Os2moServer(ServerProcess):
                  directory: str | os.PathLike[str] | None = None, *, version: int = 29,
                  token_lifetime: float = 300.0, short_pages: bool = False,
                  refuse: tuple[str, ...] = (), delay: float = 0.0,
-                 tls: tuple[Path, Path] | None = None) -> None:
+                 withhold: tuple[str, ...] = (), tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(directory, prefix="syncd-os2mo-", start_timeout=60, stop_timeout=10)
         self.port = free_port()
         self.schema, self.data, self.version = schema, data, version
         self.token_lifetime, self.short_pages = token_lifetime, short_pages
         self.refuse, self.delay = refuse, delay
+        self.withhold = withhold  # uuids served without their validity intervals
         self.tls = tls  # (certificate, key): served over https
 
     @property
@@ -70,6 +71,8 @@ class Os2moServer(ServerProcess):
                    "--pages", "short" if self.short_pages else "normal"]
         for field in self.refuse:
             command += ["--refuse", field]
+        for uuid in self.withhold:
+            command += ["--withhold", uuid]
         if self.tls:
             command += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
         offset = self._log_size()

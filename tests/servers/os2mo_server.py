@@ -4,7 +4,7 @@ source's tests and benchmark: real sockets, real OAuth2, OS2mo's published schem
     python tests/servers/os2mo_server.py --port P --schema schema-v29.graphql
         --data data.json --client-id ID --client-secret-file F [--version 29]
         [--token-lifetime 300] [--pages normal|short] [--refuse Type.field] [--delay S]
-        [--tls-cert C --tls-key K]
+        [--withhold UUID] [--tls-cert C --tls-key K]
 
 The schema is built with ariadne from OS2mo's SDL, so a query it does not allow is
 refused as OS2mo refuses it. The data file holds, per collection of Query (org_units,
@@ -23,7 +23,8 @@ way OS2mo may, with empty and short pages whose cursor is not null. Filters know
 `from_date` (absent: now; null: unbounded), `to_date` (absent: current only; null:
 unbounded) and `uuids`; another filter given is an error rather than ignored. `--refuse
 Employee.cpr_number` refuses that field with a GraphQL error, as OS2mo does for a client
-without the role that guards it.
+without the role that guards it; `--withhold UUID` serves that object with an empty
+`validities` list, as OS2mo serves what a client's policy does not let it read.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from ariadne import ObjectType, make_executable_schema
@@ -50,7 +52,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-LOCAL = timezone(timedelta(hours=1))  # a time without an offset is Danish (winter) time
+LOCAL = ZoneInfo("Europe/Copenhagen")  # a time without an offset is Danish time
 ALWAYS, NEVER = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 FILTERS = {"from_date", "to_date", "uuids"}
 Interval = dict[str, Any]
@@ -134,10 +136,15 @@ def _decode(cursor: str | None) -> tuple[int, int]:
     return int(offset), int(number)
 
 
-def validities(obj: dict[str, Any], info: GraphQLResolveInfo, start: str | None = None,
-               end: str | None = None, **_: Any) -> list[Interval]:
-    low, high = moment(start, ALWAYS), moment(end, NEVER)
-    return [item for item in obj.get("_intervals", []) if overlaps(item, low, high)]
+def _validities(withheld: set[str]) -> Callable[..., list[Interval]]:
+    def validities(obj: dict[str, Any], info: GraphQLResolveInfo, start: str | None = None,
+                   end: str | None = None, **_: Any) -> list[Interval]:
+        if obj.get("uuid") in withheld:
+            return []
+        low, high = moment(start, ALWAYS), moment(end, NEVER)
+        return [item for item in obj.get("_intervals", []) if overlaps(item, low, high)]
+
+    return validities
 
 
 def current(obj: dict[str, Any], info: GraphQLResolveInfo, at: str | None = None,
@@ -167,11 +174,12 @@ class State:
 
 
 def build_schema(sdl: str, data: dict[str, list[Interval]], short: bool,
-                 refuse: list[str]) -> Any:
+                 refuse: list[str], withhold: list[str]) -> Any:
     query = ObjectType("Query")
     for name, intervals in data.items():
         query.set_field(name, _collection(Pages(intervals, short)))
     schema = make_executable_schema(sdl, query)
+    validities = _validities(set(withhold))
     for type_ in schema.type_map.values():  # every *Response type: validities and current
         if isinstance(type_, GraphQLObjectType) and "validities" in type_.fields:
             type_.fields["validities"].resolve = validities
@@ -206,7 +214,7 @@ def _refusal(type_name: str, field: str) -> Callable[..., Any]:
 def make_app(args: argparse.Namespace) -> Starlette:
     data = json.loads(Path(args.data).read_text(encoding="utf-8"))
     schema = build_schema(Path(args.schema).read_text(encoding="utf-8"), data,
-                          args.pages == "short", args.refuse)
+                          args.pages == "short", args.refuse, args.withhold)
     graphql = GraphQL(schema)
     secret = Path(args.client_secret_file).read_text(encoding="utf-8").strip()
     state = State(args.client_id, secret, args.token_lifetime)
@@ -269,6 +277,7 @@ def main() -> None:
     parser.add_argument("--pages", choices=["normal", "short"], default="normal")
     parser.add_argument("--refuse", action="append", default=[], metavar="TYPE.FIELD")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per query")
+    parser.add_argument("--withhold", action="append", default=[], metavar="UUID")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     args = parser.parse_args()

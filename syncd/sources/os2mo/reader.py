@@ -6,8 +6,10 @@ whenever the one it holds is within `token_leeway` seconds of its expiry (Keyclo
 gives none to refresh with: it fetches a new one with the client's credentials). The
 secret is read when a read starts and never appears in a message. Every page of every
 collection is read before the snapshot is handed on: a read that fails halfway raises
-rather than look like a shrink. Nothing read (a name, a CPR number) is ever put in a log
-line or an error: they name the query, the collection, the page and the field.
+rather than look like a shrink, and so does an object that comes without its validity
+intervals (OS2mo withholds what a client may not read that way). Nothing read (a name, a
+CPR number) is ever put in a log line or an error: they name the query, the collection,
+the page, the field and at most an object's uuid.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ _CPR_LIKE = re.compile(r"\b\d{6}-?\d{4}\b")  # kept out of what a server's messa
 
 def read_os2mo_source(source: Os2moSource) -> Snapshot:
     today = date.today()
-    read = Read({}, today, source.cpr)
+    read = Read({}, today, source.zone, source.cpr)
     with _Api(source, today - timedelta(days=source.from_days_back)) as api:
         for collection in _collections(source):
             read.collections[collection.name] = api.read_all(collection)
@@ -87,16 +89,7 @@ class _Api:
             client_id=self.source.client_id, client_secret=secret.get_secret_value(),
             token_endpoint=self.source.token_url, grant_type="client_credentials",
             leeway=self.source.token_leeway, timeout=self.source.timeout,
-            verify=self._verify(), headers={"Accept": "application/json"})
-
-    def _verify(self) -> ssl.SSLContext | bool:
-        source = self.source
-        if not source.tls_verify or source.tls_ca_file is None:
-            return source.tls_verify
-        try:
-            return ssl.create_default_context(cafile=str(source.tls_ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise SourceError(f"{source.name}: tls_ca_file {source.tls_ca_file}: {exc}") from None
+            verify=verification(self.source), headers={"Accept": "application/json"})
 
     def read_all(self, collection: queries.Collection) -> Responses:
         """Every page until the cursor is null: a short or even empty page is no end."""
@@ -113,9 +106,10 @@ class _Api:
 
     def _page(self, collection: queries.Collection, cursor: str | None, page: int
               ) -> tuple[Responses, str | None]:
+        variables = {"limit": self.source.page_size, "cursor": cursor,
+                     **({"from": self.start} if collection.windowed else {})}
         body = {"query": collection.query(), "operationName": collection.operation,
-                "variables": {"limit": self.source.page_size, "cursor": cursor,
-                              "from": self.start}}
+                "variables": variables}
         try:
             response = self._send(lambda: self.client.post(self.source.graphql_url, json=body))
         except FAILURES as exc:
@@ -124,14 +118,27 @@ class _Api:
         answer = self._answer(collection, page, response)
         try:
             paged = answer["data"][collection.name]
-            return paged["objects"], paged["page_info"]["next_cursor"]
+            objects, cursor = paged["objects"], paged["page_info"]["next_cursor"]
         except (KeyError, TypeError):
             raise SourceError(f"{self._where(collection, page)}: the answer has no "
                               f"data.{collection.name}.objects and page_info") from None
+        self._check_validities(collection, page, objects)
+        return objects, cursor
+
+    def _check_validities(self, collection: queries.Collection, page: int,
+                          objects: Responses) -> None:
+        """The filter picks objects valid in the window, so each has an interval there:
+        one without any is withheld (not the client's to read), not ended."""
+        for item in objects:
+            if not item.get("validities"):
+                raise SourceError(
+                    f"{self._where(collection, page)}: object {item.get('uuid')} came without "
+                    "its validity intervals (OS2mo withholds what the client may not read); "
+                    "not read rather than taken for ended")
 
     def _send(self, call: Any) -> Any:
-        """`call` with retries on connection trouble and 5xx (not on TLS errors: those do
-        not heal); the last 5xx answer is returned, the last error raised."""
+        """`call` with retries on connection trouble and 5xx (see `worth_retrying`); the
+        last 5xx answer is returned, the last error raised."""
         def log_retry(state: tenacity.RetryCallState) -> None:
             assert state.outcome is not None
             error = state.outcome.exception()
@@ -142,7 +149,7 @@ class _Api:
 
         retrying = policy(
             self.source.retries + 1, first=BACKOFF, most=MAX_BACKOFF, on_retry=log_retry,
-            retry=tenacity.retry_if_exception(_transient)
+            retry=tenacity.retry_if_exception(worth_retrying)
             | tenacity.retry_if_result(_server_error))
         return retrying(call)
 
@@ -180,6 +187,19 @@ class _Api:
             return f"{token_url}: {exc}"
         assert isinstance(exc, httpx2.TransportError)
         return f"{_url_of(exc)}: {_transport_problem(exc, self.source.timeout)}"
+
+
+def verification(source: Os2moSource) -> ssl.SSLContext | bool:
+    """How certificates are checked: tls_ca_file is trusted beside the system's CAs, for
+    an OS2mo with a private CA behind a publicly signed Keycloak (or the other way)."""
+    if not source.tls_verify or source.tls_ca_file is None:
+        return source.tls_verify
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=str(source.tls_ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise SourceError(f"{source.name}: tls_ca_file {source.tls_ca_file}: {exc}") from None
+    return context
 
 
 def refused(errors: Any) -> str:
@@ -236,10 +256,14 @@ def _server_error(answer: object) -> bool:
     return isinstance(answer, httpx2.Response) and answer.status_code >= 500
 
 
-def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, httpx2.HTTPStatusError):  # a token endpoint's 5xx
+def worth_retrying(exc: BaseException) -> bool:
+    """Connection trouble and a token endpoint's 5xx may heal. A TLS error does not, and a
+    request that timed out waiting for its answer is not sent again: OS2mo may still be
+    working on the query, and asking again would only add to its load."""
+    if isinstance(exc, httpx2.HTTPStatusError):
         return exc.response.status_code >= 500
-    return isinstance(exc, httpx2.TransportError) and not _tls_error(exc)
+    return (isinstance(exc, httpx2.TransportError) and not isinstance(exc, httpx2.ReadTimeout)
+            and not _tls_error(exc))
 
 
 def _tls_error(exc: BaseException) -> ssl.SSLError | None:

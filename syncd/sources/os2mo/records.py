@@ -3,9 +3,11 @@
 Each collection comes as a list of `{uuid, validities: [object, ...]}`, one object per
 validity interval. A dated relation (an engagement, a manager post, an address, ...) is
 one record per interval, with id `UUID@FIRST-DAY`: stable from read to read, and unique
-where an object has several intervals. A unit, a person, an IT system is one record per
-uuid (others refer to it by uuid): its values are those of the interval of today (else
-the next one to come, else the last), and a unit's validity spans all its intervals.
+where an object has several intervals (intervals starting on the same day are one record:
+that day's last). A unit, a person, an IT system is one record per uuid (others refer to
+it by uuid): its values are those of the interval of today (else the next one to come,
+else the last), and a unit's validity spans all its intervals. Days are those of the
+configured time zone (OS2mo's is Danish), whatever offset a timestamp is written with.
 Facet classes are resolved to their names; an address's kind and visibility come from
 the scopes of its classes.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 Object = dict[str, Any]  # one validity interval of an OS2mo object, as the API gives it
@@ -29,21 +31,31 @@ VISIBILITIES = {"PUBLIC": "public", "INTERNAL": "internal", "SECRET": "secret"}
 NO_VISIBILITY = "internal"  # an address without a visibility class
 
 
-def first_day(moment: str | None) -> date | None:
+ALWAYS = datetime.min.replace(tzinfo=UTC)  # where an interval without a start sorts
+
+
+def local_time(moment: str, zone: tzinfo) -> datetime:
+    """`moment` in `zone`: 2026-02-28T23:00Z is 2026-03-01 in Copenhagen. One written
+    without an offset is taken as the zone's own time."""
+    parsed = datetime.fromisoformat(moment)
+    return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def first_day(moment: str | None, zone: tzinfo) -> date | None:
     """The first valid day of an interval starting at `moment` (None: always)."""
-    return None if moment is None else datetime.fromisoformat(moment).date()
+    return None if moment is None else local_time(moment, zone).date()
 
 
-def last_day(moment: str | None) -> date | None:
+def last_day(moment: str | None, zone: tzinfo) -> date | None:
     """The store's inclusive last day of an interval that v29 gives half-open, `[from,
     to)`: a `to` of 2026-03-01T00:00 was last valid on 2026-02-28. None: open."""
     if moment is None:
         return None
-    return (datetime.fromisoformat(moment) - timedelta(microseconds=1)).date()
+    return (local_time(moment, zone) - timedelta(microseconds=1)).date()
 
 
-def interval_id(item: Object) -> str:
-    return f"{item['uuid']}@{first_day(item['validity']['from'])}"
+def interval_id(item: Object, zone: tzinfo) -> str:
+    return f"{item['uuid']}@{first_day(item['validity']['from'], zone)}"
 
 
 def ref(item: Object, relation: str) -> str | None:
@@ -52,24 +64,39 @@ def ref(item: Object, relation: str) -> str | None:
     return str(target["uuid"]) if target else None
 
 
-def _dates(item: Object) -> Record:
+def _dates(item: Object, zone: tzinfo) -> Record:
     validity = item["validity"]
-    return {"valid_from": first_day(validity["from"]), "valid_to": last_day(validity["to"])}
+    return {"valid_from": first_day(validity["from"], zone),
+            "valid_to": last_day(validity["to"], zone)}
 
 
-def _intervals(responses: Responses) -> Iterator[Object]:
-    for response in responses:
-        yield from response["validities"]
+def _in_order(validities: list[Object], zone: tzinfo) -> list[Object]:
+    def starts(item: Object) -> datetime:
+        moment = item["validity"]["from"]
+        return ALWAYS if moment is None else local_time(moment, zone)
+
+    return sorted(validities, key=starts)
 
 
-def representative(validities: list[Object], today: date) -> Object | None:
+def by_day(validities: list[Object], zone: tzinfo) -> list[Object]:
+    """One interval per first day: the day's last. An edit at 10:00 gives [00:00, 10:00)
+    and [10:00, ...); the first, superseded the day it began, is dropped, so that the ids
+    `UUID@DAY` stay unique and the same from read to read."""
+    last_of_day = {first_day(item["validity"]["from"], zone): item
+                   for item in _in_order(validities, zone)}
+    return list(last_of_day.values())
+
+
+def _intervals(read: Read, name: str) -> Iterator[Object]:
+    for response in read.of(name):
+        yield from by_day(response["validities"], read.zone)
+
+
+def representative(validities: list[Object], today: date, zone: tzinfo) -> Object | None:
     """The interval of today, else the first still to come, else the last one."""
-    def starts(item: Object) -> date:
-        return first_day(item["validity"]["from"]) or date.min
-
-    ordered = sorted(validities, key=starts)
+    ordered = by_day(validities, zone)
     for item in ordered:
-        end = last_day(item["validity"]["to"])
+        end = last_day(item["validity"]["to"], zone)
         if end is None or end >= today:
             return item
     return ordered[-1] if ordered else None
@@ -82,8 +109,9 @@ class Classes:
     by_uuid: dict[str, Object]
 
     @classmethod
-    def of(cls, responses: Responses, today: date) -> Classes:
-        found = {str(r["uuid"]): representative(r["validities"], today) for r in responses}
+    def of(cls, responses: Responses, today: date, zone: tzinfo) -> Classes:
+        found = {str(r["uuid"]): representative(r["validities"], today, zone)
+                 for r in responses}
         return cls({uuid: item for uuid, item in found.items() if item is not None})
 
     def name(self, uuid: str | None) -> str | None:
@@ -97,10 +125,12 @@ class Classes:
 
 @dataclass(frozen=True)
 class Read:
-    """What the collections gave, by the Query field's name, and the day it was read."""
+    """What the collections gave, by the Query field's name, the day it was read and the
+    time zone whose days the records are in."""
 
     collections: dict[str, Responses]
     today: date
+    zone: tzinfo
     cpr: bool = False
 
     def of(self, name: str) -> Responses:
@@ -112,20 +142,20 @@ def units(read: Read, classes: Classes) -> list[Record]:
     known = {str(r["uuid"]) for r in read.of("org_units")}
     out = []
     for response in read.of("org_units"):
-        item = representative(response["validities"], read.today)
+        item = representative(response["validities"], read.today, read.zone)
         if item is None:
             continue
         parent = ref(item, "parent_response")
         out.append({"id": str(response["uuid"]), "name": item["name"],
                     "parent": parent if parent in known else None,
                     "unit_type": classes.name(ref(item, "unit_type_response")),
-                    **_span(response["validities"])})
+                    **_span(response["validities"], read.zone)})
     return out
 
 
-def _span(validities: list[Object]) -> Record:
-    starts = [first_day(v["validity"]["from"]) for v in validities]
-    ends = [last_day(v["validity"]["to"]) for v in validities]
+def _span(validities: list[Object], zone: tzinfo) -> Record:
+    starts = [first_day(v["validity"]["from"], zone) for v in validities]
+    ends = [last_day(v["validity"]["to"], zone) for v in validities]
     return {"valid_from": None if None in starts else min(d for d in starts if d),
             "valid_to": None if None in ends else max(d for d in ends if d)}
 
@@ -133,7 +163,7 @@ def _span(validities: list[Object]) -> Record:
 def persons(read: Read, classes: Classes) -> list[Record]:
     out = []
     for response in read.of("persons"):
-        item = representative(response["validities"], read.today)
+        item = representative(response["validities"], read.today, read.zone)
         if item is None:
             continue
         record = {"id": str(response["uuid"]), "given_name": item["given_name"],
@@ -145,50 +175,51 @@ def persons(read: Read, classes: Classes) -> list[Record]:
 
 
 def engagements(read: Read, classes: Classes) -> list[Record]:
-    return [{"id": interval_id(item), "person": ref(item, "person_response"),
+    return [{"id": interval_id(item, read.zone), "person": ref(item, "person_response"),
              "unit": ref(item, "org_unit_response"),
              "job_function": classes.name(ref(item, "job_function_response")),
              "engagement_type": classes.name(ref(item, "engagement_type_response")),
-             "primary": bool(item["is_primary"]), **_dates(item)}
-            for item in _intervals(read.of("engagements"))]
+             "primary": bool(item["is_primary"]), **_dates(item, read.zone)}
+            for item in _intervals(read, "engagements")]
 
 
 def associations(read: Read, classes: Classes) -> list[Record]:
     """An association without a person (an IT association) is no person's."""
-    return [{"id": interval_id(item), "person": ref(item, "person_response"),
+    return [{"id": interval_id(item, read.zone), "person": ref(item, "person_response"),
              "unit": ref(item, "org_unit_response"),
              "association_type": classes.name(ref(item, "association_type_response")),
-             **_dates(item)}
-            for item in _intervals(read.of("associations")) if ref(item, "person_response")]
+             **_dates(item, read.zone)}
+            for item in _intervals(read, "associations") if ref(item, "person_response")]
 
 
 def managers(read: Read, classes: Classes) -> list[Record]:
     """Vacant posts (no person) are left out: nobody's account follows from them."""
     out = []
-    for item in _intervals(read.of("managers")):
+    for item in _intervals(read, "managers"):
         if not ref(item, "person_response"):
             continue
         duties = (item.get("responsibilities_response") or {}).get("objects") or []
         names = [name for duty in duties if (name := classes.name(str(duty["uuid"])))]
-        out.append({"id": interval_id(item), "person": ref(item, "person_response"),
+        out.append({"id": interval_id(item, read.zone), "person": ref(item, "person_response"),
                     "unit": ref(item, "org_unit_response"),
                     "manager_type": classes.name(ref(item, "manager_type_response")),
-                    "responsibilities": names or None, **_dates(item)})
+                    "responsibilities": names or None, **_dates(item, read.zone)})
     return out
 
 
 def addresses(read: Read, classes: Classes) -> list[Record]:
     out = []
-    for item in _intervals(read.of("addresses")):
+    for item in _intervals(read, "addresses"):
         owner = ref(item, "person_response") or ref(item, "org_unit_response")
         if owner is None:
             continue
         scope = classes.scope(ref(item, "address_type_response"))
-        out.append({"id": interval_id(item), "owner": owner, "type": address_type(scope),
+        out.append({"id": interval_id(item, read.zone), "owner": owner,
+                    "type": address_type(scope),
                     "value": item.get("name") if scope == "DAR" and item.get("name")
                     else item["value"],
                     "visibility": visibility(classes, ref(item, "visibility_response")),
-                    **_dates(item)})
+                    **_dates(item, read.zone)})
     return out
 
 
@@ -208,33 +239,34 @@ def visibility(classes: Classes, uuid: str | None) -> str:
 
 
 def leaves(read: Read, classes: Classes) -> list[Record]:
-    return [{"id": interval_id(item), "person": ref(item, "person_response"),
-             "leave_type": classes.name(ref(item, "leave_type_response")), **_dates(item)}
-            for item in _intervals(read.of("leaves"))]
+    return [{"id": interval_id(item, read.zone), "person": ref(item, "person_response"),
+             "leave_type": classes.name(ref(item, "leave_type_response")),
+             **_dates(item, read.zone)}
+            for item in _intervals(read, "leaves")]
 
 
 def roles(read: Read, classes: Classes) -> list[Record]:
     """A role is bound to an IT user; its person is that IT user's person."""
-    owners = {str(item["uuid"]): person for item in _intervals(read.of("itusers"))
+    owners = {str(item["uuid"]): person for item in _intervals(read, "itusers")
               if (person := ref(item, "person_response"))}
-    return [{"id": interval_id(item), "person": owners[ituser],
+    return [{"id": interval_id(item, read.zone), "person": owners[ituser],
              "unit": ref(item, "org_unit_response"),
-             "role_type": classes.name(ref(item, "role_response")), **_dates(item)}
-            for item in _intervals(read.of("rolebindings"))
+             "role_type": classes.name(ref(item, "role_response")), **_dates(item, read.zone)}
+            for item in _intervals(read, "rolebindings")
             if (ituser := ref(item, "ituser_response") or "") in owners]
 
 
 def it_systems(read: Read, classes: Classes) -> list[Record]:
     return [{"id": str(response["uuid"]), "name": item["name"]}
             for response in read.of("itsystems")
-            if (item := representative(response["validities"], read.today))]
+            if (item := representative(response["validities"], read.today, read.zone))]
 
 
 def it_users(read: Read, classes: Classes) -> list[Record]:
-    return [{"id": interval_id(item), "person": ref(item, "person_response"),
+    return [{"id": interval_id(item, read.zone), "person": ref(item, "person_response"),
              "it_system": ref(item, "itsystem_response"), "username": item["user_key"],
-             "external_id": item.get("external_id"), **_dates(item)}
-            for item in _intervals(read.of("itusers")) if ref(item, "person_response")]
+             "external_id": item.get("external_id"), **_dates(item, read.zone)}
+            for item in _intervals(read, "itusers") if ref(item, "person_response")]
 
 
 KindMapper = Callable[[Read, Classes], list[Record]]
@@ -248,7 +280,7 @@ MAPPERS: dict[str, KindMapper] = {
 
 def records(read: Read) -> dict[str, list[Record]]:
     """Every kind's records from what the collections gave."""
-    classes = Classes.of(read.of("classes"), read.today)
+    classes = Classes.of(read.of("classes"), read.today, read.zone)
     return {kind: mapper(read, classes) for kind, mapper in MAPPERS.items()}
 
 

@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from syncd.config.secrets import env_ref_only
 from syncd.dateformat import check_date_format
 from syncd.logs import redact
 from syncd.sources.config_base import SourceConfigBase
 from syncd.sources.fieldmap import TRUE_VALUES, FieldMapping, KindName, known_fields
+
+MAX_STATEMENT_TIMEOUT = 2_147_483.0  # PostgreSQL's largest, in seconds (2^31 - 1 ms)
 
 
 class SqlKind(FieldMapping):
@@ -39,6 +43,12 @@ class SqlSource(SourceConfigBase):
     true_values: list[str] = Field(default_factory=lambda: list(TRUE_VALUES))
     list_separator: str = "|"
     batch: int = Field(1000, gt=0, description="rows fetched from the server at a time")
+    timeout: float = Field(30.0, gt=0, description="seconds to connect (PostgreSQL: whole "
+                                                   "seconds, at least 2; SQLite: to wait for a "
+                                                   "lock)")
+    statement_timeout: float = Field(
+        300.0, gt=0, le=MAX_STATEMENT_TIMEOUT,
+        description="seconds the read may take on PostgreSQL before the server cancels it")
     kinds: dict[KindName, SqlKind]
 
     local_paths: ClassVar[tuple[str, ...]] = ("password_file",)
@@ -52,10 +62,12 @@ class SqlSource(SourceConfigBase):
     def _no_password(cls, value: str) -> str:
         """The password comes from password_file or ${env:NAME}; no message echoes a URL
         that carries one."""
-        scheme, found, rest = value.partition("://")
-        if not found or not scheme:
-            raise ValueError("want a SQLAlchemy URL, dialect+driver://user@host/database")
-        if ":" in rest.split("/", 1)[0].rpartition("@")[0]:
+        try:
+            url = make_url(value)  # as the reader parses it: a "/" in a password included
+        except ArgumentError:
+            raise ValueError("want a SQLAlchemy URL, dialect+driver://user@host/database"
+                             ) from None
+        if url.password is not None or "password" in url.query:
             raise ValueError("a password does not belong in the URL: use password_file or "
                              "password: ${env:NAME}")
         return value

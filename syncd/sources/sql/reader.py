@@ -3,12 +3,16 @@
 The password is set on the parsed URL (never formatted into it), and every message
 shows the URL with the password masked. Rows are streamed from a server-side cursor
 in batches, so 100k rows are not held by the driver and by the snapshot at once. All
-kinds are read in one transaction, so they agree with each other as of one moment.
+kinds are read in one transaction, so they agree with each other as of one moment. A
+server that does not answer is given up on after `timeout`, and on PostgreSQL a read
+that runs past `statement_timeout` is cancelled by the server itself.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +36,12 @@ READ_ONLY = {
     "mysql": "SET TRANSACTION READ ONLY",
     "mariadb": "SET TRANSACTION READ ONLY",
 }
+# The driver's connect argument for how long to wait for a connection, and what it takes.
+CONNECT_TIMEOUT: dict[str, tuple[str, Callable[[float], float]]] = {
+    "psycopg": ("connect_timeout", math.ceil),  # libpq: whole seconds
+    "psycopg2": ("connect_timeout", math.ceil),
+    "pysqlite": ("timeout", float),  # how long to wait for another's lock on the file
+}
 
 
 def read_sql_source(source: SqlSource) -> Snapshot:
@@ -39,7 +49,8 @@ def read_sql_source(source: SqlSource) -> Snapshot:
     shown = redact(url.render_as_string(hide_password=True))
     reader = _Reader(source, shown, password)
     try:
-        engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
+        engine = create_engine(url, poolclass=NullPool, hide_parameters=True,
+                               connect_args=_connect_args(url, source.timeout))
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceError(f"{source.name}: {shown}: no driver for {url.drivername} "
                           f"({reader.reason(exc)}); install the one the URL names") from None
@@ -47,6 +58,14 @@ def read_sql_source(source: SqlSource) -> Snapshot:
         return reader.read(engine)
     finally:
         engine.dispose()
+
+
+def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
+    known = CONNECT_TIMEOUT.get(url.get_driver_name())
+    if known is None:
+        return {}
+    name, convert = known
+    return {name: convert(timeout)}
 
 
 def _url(source: SqlSource) -> tuple[URL, str | None]:
@@ -81,10 +100,23 @@ class _Reader:
                               f"{self.reason(exc)}") from None
         with connection:
             read_only = _read_only(connection)
-            with read_only.begin():
-                if statement := READ_ONLY.get(connection.dialect.name):
-                    read_only.exec_driver_sql(statement)
-                return self._kinds(read_only)
+            try:
+                with read_only.begin():
+                    self._prepare(read_only)
+                    return self._kinds(read_only)
+            except SQLAlchemyError as exc:  # starting or ending the transaction
+                raise SourceError(f"{self.source.name}: {self.shown}: the read-only "
+                                  f"transaction: {self.reason(exc)}") from None
+
+    def _prepare(self, connection: Connection) -> None:
+        """Make the transaction read-only where a statement does, and bound it in time
+        where the server can."""
+        dialect = connection.dialect.name
+        if statement := READ_ONLY.get(dialect):
+            connection.exec_driver_sql(statement)
+        if dialect == "postgresql":
+            milliseconds = round(self.source.statement_timeout * 1000)
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
 
     def _kinds(self, connection: Connection) -> Snapshot:
         snapshot = Snapshot()
