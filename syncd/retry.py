@@ -4,6 +4,7 @@ answer as it was, for the caller to turn into its own one-line error."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -52,3 +53,13 @@ def _last_outcome(state: tenacity.RetryCallState) -> Any:
 def next_wait(state: tenacity.RetryCallState) -> float:
     """Seconds until the next try, for the log line that announces it."""
     return state.next_action.sleep if state.next_action else 0.0
+
+
+def tls_error(exc: BaseException) -> ssl.SSLError | None:
+    """The ssl error behind a client library's error, if any: those do not heal on retry."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

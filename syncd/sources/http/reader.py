@@ -20,7 +20,7 @@ from syncd.config.secrets import read_secret
 from syncd.errors import SourceError, SyncdError
 from syncd.logs import redact
 from syncd.org import Snapshot
-from syncd.retry import next_wait, policy
+from syncd.retry import next_wait, policy, tls_error
 from syncd.sources.fieldmap import MISSING, FieldMap, lookup
 from syncd.sources.http.config import HttpKind, HttpSource
 
@@ -207,7 +207,7 @@ class _Api:
         return "the source's credentials: it has neither bearer nor basic"
 
     def _transport_problem(self, exc: httpx.TransportError) -> str:
-        tls = _tls_error(exc)
+        tls = tls_error(exc)
         if isinstance(tls, ssl.SSLCertVerificationError):
             return (f"TLS failed: {tls.reason} ({tls.verify_message}); set tls_ca_file to "
                     "the CA that signed the server's certificate")
@@ -229,14 +229,4 @@ TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProt
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSPORT_ERRORS) and not _tls_error(exc)
-
-
-def _tls_error(exc: BaseException) -> ssl.SSLError | None:
-    """The ssl error behind an httpx error, if any: those do not heal on retry."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return isinstance(exc, TRANSPORT_ERRORS) and not tls_error(exc)

@@ -30,7 +30,7 @@ from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
 from syncd.config.secrets import read_secret
 from syncd.errors import SourceError, SyncdError
 from syncd.org import Snapshot
-from syncd.retry import next_wait, policy
+from syncd.retry import next_wait, policy, tls_error
 from syncd.sources.os2mo import queries
 from syncd.sources.os2mo.config import Os2moSource
 from syncd.sources.os2mo.records import COLLECTION_OF, Read, Responses, records
@@ -235,7 +235,7 @@ def _url_of(exc: httpx2.TransportError) -> str:
 
 
 def _transport_problem(exc: httpx2.TransportError, timeout: float) -> str:
-    tls = _tls_error(exc)
+    tls = tls_error(exc)
     if isinstance(tls, ssl.SSLCertVerificationError):
         return (f"TLS failed: {tls.reason} ({tls.verify_message}); set tls_ca_file to the CA "
                 "that signed the server's certificate")
@@ -263,14 +263,4 @@ def worth_retrying(exc: BaseException) -> bool:
     if isinstance(exc, httpx2.HTTPStatusError):
         return exc.response.status_code >= 500
     return (isinstance(exc, httpx2.TransportError) and not isinstance(exc, httpx2.ReadTimeout)
-            and not _tls_error(exc))
-
-
-def _tls_error(exc: BaseException) -> ssl.SSLError | None:
-    """The ssl error behind an httpx error, if any: those do not heal on retry."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+            and not tls_error(exc))
