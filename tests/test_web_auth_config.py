@@ -115,6 +115,45 @@ def test_a_nested_claim_is_read_by_its_dotted_path():
     ("/persons/p1?today=2027-01-01", "/persons/p1?today=2027-01-01"),
     ("//evil.example", "/"), ("/\\evil.example", "/"), ("/\t/evil.example", "/"),
     ("https://evil.example/", "/"), ("javascript:alert(1)", "/"), (None, "/"),
+    ("///evil.example", "/"), ("////evil.example/x", "/"),  # other sites to a browser
 ])
 def test_after_sign_in_only_a_path_on_this_site(wanted, goes_to):
     assert local_path(wanted) == goes_to
+
+
+def test_a_wrong_password_costs_a_bcrypt_check_even_after_a_right_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else, once anna has signed in, guesses at her password cost nothing to try."""
+    import bcrypt
+
+    from syncd.web.auth import Htpasswd
+
+    passwords = Htpasswd(write_htpasswd(tmp_path / "web.htpasswd", {"anna": "rigtigt"}))
+    assert passwords.check("anna", "rigtigt")
+    calls = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *a: calls.append(1) or real(*a))
+    assert passwords.check("anna", "rigtigt") and calls == []  # remembered
+    assert not passwords.check("anna", "forkert") and calls == [1]
+
+
+def test_a_csrf_token_that_is_not_ascii_is_refused_not_a_crash() -> None:
+    import asyncio
+
+    from syncd.web.auth import CsrfGuard
+
+    sent: list[dict] = []
+
+    async def app(scope, receive, send):  # the page: never reached
+        raise AssertionError("the page ran")
+
+    async def receive():
+        return {"type": "http.request", "body": b"csrf_token=%C3%A9", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/logout", "headers": [],
+             "session": {"csrf": "token"}}
+    asyncio.run(CsrfGuard(app)(scope, receive, send))
+    assert sent[0]["status"] == 403

@@ -273,10 +273,11 @@ class Store:
 
     @_translated
     def search(self, text: str, day: date, visibility: tuple[str, ...], offset: int,
-               limit: int) -> tuple[list[Found], list[Unit]]:
+               limit: int, whole_usernames: bool = False) -> tuple[list[Found], list[Unit]]:
         """Persons and units `text` finds (`web.search_persons`, `web.search_units`)."""
         with self.engine.connect() as conn:
-            return (search_persons(conn, text, day, visibility, offset, limit),
+            return (search_persons(conn, text, day, visibility, offset, limit,
+                                   whole_usernames),
                     search_units(conn, text, offset, limit))
 
     @contextmanager

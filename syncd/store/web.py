@@ -127,8 +127,17 @@ def unit_names(conn: Connection, unit_ids: Iterable[str]) -> dict[str, str]:
 # --- search ---------------------------------------------------------------------------
 
 
+def _username_matches(conn: Connection, text: str, whole: bool) -> ColumnElement[bool]:
+    """Usernames are account data: a part of one finds its person for an admin; for a
+    reader only a whole username, of an account not deleted, does (as `show person`)."""
+    if not whole:
+        return _contains(conn, accounts.c.username, text)
+    return and_(func.lower(accounts.c.username) == text.lower(),
+                accounts.c.state != "deleted")
+
+
 def search_persons(conn: Connection, text: str, day: date, visibility: Iterable[str],
-                   offset: int, limit: int) -> list[Found]:
+                   offset: int, limit: int, whole_usernames: bool = False) -> list[Found]:
     """Persons whose name, nickname, username in a target or email address (of the
     visibilities given, valid on `day`) contains `text` in any case, by name."""
     persons, addresses = org_tables["persons"], org_tables["addresses"]
@@ -136,8 +145,8 @@ def search_persons(conn: Connection, text: str, day: date, visibility: Iterable[
     ids = union(
         select(persons.c.id).where(or_(_contains(conn, full_name, text),
                                        _contains(conn, persons.c.nickname, text))),
-        select(accounts.c.key).where(accounts.c.kind == "user",
-                                     _contains(conn, accounts.c.username, text)),
+        select(accounts.c.key).where(accounts.c.kind == "user", _username_matches(
+            conn, text, whole_usernames)),
         select(addresses.c.owner).where(addresses.c.type == "email",
                                         addresses.c.visibility.in_(list(visibility)),
                                         active_on(addresses, day),

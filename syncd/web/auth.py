@@ -60,8 +60,8 @@ def is_open(path: str) -> bool:
 
 def local_path(target: str | None) -> str:
     """Where to go after signing in: a path on this site, never another site's URL."""
-    if not target or not target.isprintable() or "\\" in target:
-        return "/"
+    if not target or not target.isprintable() or "\\" in target or target.startswith("//"):
+        return "/"  # `//host` and `///host` are other sites to a browser
     parts = urlsplit(target)
     return target if target.startswith("/") and not (parts.scheme or parts.netloc) else "/"
 
@@ -108,8 +108,9 @@ class Htpasswd:
         secret = password.encode()[:BCRYPT_MAX_BYTES]
         proof = hmac.new(self._key, secret, "sha256").digest()
         known = self._checked.get(user)
-        if hashed is not None and known is not None and known[0] == hashed:
-            return hmac.compare_digest(known[1], proof)  # the last right password
+        if hashed is not None and known is not None and known[0] == hashed \
+                and hmac.compare_digest(known[1], proof):
+            return True  # the last right password; any other costs a bcrypt check
         right = bcrypt.checkpw(secret, hashed or entries.decoy) and hashed is not None
         if right and hashed is not None:
             self._checked[user] = (hashed, proof)
@@ -197,7 +198,7 @@ class Access:
             return None
         user, password = credentials
         if not await run_in_threadpool(htpasswd.check, user, password):
-            log.warning("web sign-in refused for %s: wrong user name or password", user)
+            log.warning("web sign-in refused for %r: wrong user name or password", user)
             return None
         return Viewer(user, self.role(user))
 
@@ -252,8 +253,9 @@ class CsrfGuard:
         body = await _read_body(receive)
         expected = scope.get("session", {}).get("csrf")
         given = parse_qs(body.decode("latin-1")).get(CSRF_FIELD, [""])[0] if body else ""
-        if not (isinstance(expected, str) and hmac.compare_digest(given, expected)):
-            log.warning("web: %s %s refused: no valid CSRF token", scope["method"],
+        if not (isinstance(expected, str)
+                and hmac.compare_digest(given.encode(), expected.encode())):
+            log.warning("web: %s %r refused: no valid CSRF token", scope["method"],
                         scope["path"])
             await PlainTextResponse("this form has expired: reload the page\n", 403)(
                 scope, receive, send)

@@ -132,7 +132,9 @@ def unit_card(site: Site, unit_id: str, day: date, visibility: tuple[str, ...], 
         "sub_units": [_ref(u) for u in sorted(view.sub_units(unit_id), key=lambda u: u.name)],
         "contacts": _contacts(view.contacts(unit_id, visibility)),
         "associations": _in_unit(view, unit_id, view.associations, "association_type"),
-        "roles": _in_unit(view, unit_id, view.roles, "role_type"),
+        # roles (a union representative, say) and leave are personal data beyond the
+        # address book: for admins only
+        "roles": _in_unit(view, unit_id, view.roles, "role_type") if admin else [],
         "groups": store.unit_groups(unit_id) if admin else None,
     }
 
@@ -169,8 +171,9 @@ def person_card(site: Site, person_id: str, day: date, visibility: tuple[str, ..
         "manages": [_ref(u) for u in view.managed_units(person_id)],
         "contacts": _contacts(view.contacts(person_id, visibility)),
         "leave": {"type": leave.leave_type, "valid_from": leave.valid_from,
-                  "valid_to": leave.valid_to} if leave else None,
-        "roles": [{"type": r.role_type, "unit": _named(r.unit, names)} for r in roles],
+                  "valid_to": leave.valid_to} if leave and admin else None,
+        "roles": [{"type": r.role_type, "unit": _named(r.unit, names)} for r in roles]
+        if admin else [],
         "associations": [{"type": a.association_type, "unit": _named(a.unit, names)}
                          for a in associations],
         "accounts": None, "it_users": None, "changes": None,
@@ -231,12 +234,13 @@ def _account_state(site: Site, account: dict[str, Any], day: date) -> str:
 
 
 def search(store: Store, text: str, day: date, visibility: tuple[str, ...], page: int,
-           per_page: int) -> dict[str, Any]:
+           per_page: int, admin: bool) -> dict[str, Any]:
     """A page of the persons and of the units `text` finds (one more of each is read,
     to know whether there is a next page)."""
     if not text:
         return {"persons": [], "units": [], "page": page, "more": False}
-    persons, units = store.search(text, day, visibility, (page - 1) * per_page, per_page + 1)
+    persons, units = store.search(text, day, visibility, (page - 1) * per_page, per_page + 1,
+                                  whole_usernames=not admin)
     return {
         "persons": [{**_ref(f.person), "job_function": f.job_function,
                      "unit": _ref(f.unit) if f.unit else None} for f in persons[:per_page]],

@@ -32,6 +32,7 @@ from syncd.web.viewer import Viewer, admin_only, viewer
 TEMPLATES = Path(__file__).parent / "templates"
 MEMBERS_PER_PAGE = 100
 RESULTS_PER_PAGE = 50
+MAX_PAGE = 100_000  # past every list's end, and within what SQL's OFFSET takes
 PUBLIC = ("public",)
 PUBLIC_AND_INTERNAL = ("public", "internal")  # never "secret", for anyone
 
@@ -78,7 +79,7 @@ class _Pages:
         text = request.query_params.get("q", "").strip()
         page = _page(request)
         found = cards.search(self.site.store, text, day, visibility(who),
-                             page, RESULTS_PER_PAGE)
+                             page, RESULTS_PER_PAGE, who.is_admin)
         return self._render(request, "search.html", day, q=text, found=found,
                             title=f"Search: {text}" if text else "Search")
 
@@ -148,6 +149,9 @@ def _day(request: Request) -> date:
 def _page(request: Request) -> int:
     """`?page=N`, from 1."""
     try:
-        return max(1, int(request.query_params.get("page", "1")))
+        page = int(request.query_params.get("page", "1"))
     except ValueError:
         raise HTTPException(400, "page must be a number") from None
+    if page > MAX_PAGE:
+        raise HTTPException(400, f"page must be at most {MAX_PAGE}")
+    return max(1, page)

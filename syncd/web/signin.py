@@ -79,11 +79,14 @@ class OidcSignIn:
     async def finish(self, request: Request) -> tuple[str, bool]:
         """The user's name and whether a claim makes them an admin, from the ID token and
         the userinfo endpoint (where providers often put roles)."""
+        metadata = await self.client.load_server_metadata()
+        if str(metadata.get("issuer", "")).rstrip("/") != self.config.issuer:
+            raise SignInRefused(f"the provider's discovery names issuer "
+                                f"{metadata.get('issuer')!r}, not {self.config.issuer!r}")
         token = await self.client.authorize_access_token(request)
         if "userinfo" not in token:
             raise SignInRefused("the provider sent no ID token")
         claims = dict(token["userinfo"])
-        metadata = await self.client.load_server_metadata()
         if "userinfo_endpoint" in metadata:
             more = await self.client.userinfo(token=token)
             if more.get("sub") != claims.get("sub"):
