@@ -225,6 +225,11 @@ def test_a_guard_hold_after_a_mass_removal(tmp_path: Path, slapd: Slapd) -> None
             assert f"would hold them: {held} over the limit of 5" in page
             assert guarded.daemon.target()["counts"]["held"] == held  # nothing was applied
             screenshot(driver, "targets.png")
+            # a later cycle that fails says nothing of what an earlier one held back
+            (guarded.env.root / "org.json").write_text("{ not json", encoding="utf-8")
+            guarded.daemon.wait_for(lambda: guarded.daemon.target()["result"] == "failure",
+                                    "the failed cycle", timeout=120)
+            assert "Held back by a guard" not in _reloaded(driver)
         finally:
             driver.quit()
     finally:

@@ -449,6 +449,7 @@ class Daemon:
         metrics.CYCLES.labels(target.name, "failure").inc()
         metrics.CYCLE_DURATION.labels(target.name).observe(duration)
         self._record(state, "failure", stage, str(exc), duration, {})
+        state.holds, state.held, state.held_total = [], [], 0  # of a cycle before this one
         state.failures += 1
         retry_at = self._retry_at(target.name, state.failures, exc)
         when = f"retrying at {retry_at:%H:%M:%S}" if retry_at else "next try at the next run"
