@@ -14,6 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from syncd.testing.slapd import Slapd
 from tests.daemon_env import DaemonProcess, daemon_config
@@ -105,6 +106,9 @@ def search(driver: WebDriver, words: str) -> None:
     box = driver.find_element(By.ID, "q")
     box.clear()
     box.send_keys(words, Keys.ENTER)
+    # the results page, not the page the form was on (Enter returns before it loads)
+    WebDriverWait(driver, 10).until(lambda d: "/search?q=" in d.current_url
+                                    and d.find_elements(By.TAG_NAME, "h1"))
 
 
 def test_an_unauthenticated_request_gets_401_and_no_data(site: Site) -> None:
