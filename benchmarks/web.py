@@ -37,6 +37,7 @@ from syncd.daemon.service import Daemon, TargetState
 from syncd.objects import Owned
 from syncd.sampleorg import ROOT_ID, Snapshot, mail_local, write_snapshot
 from syncd.store.schema import org_tables
+from syncd.testing.config import write_config as testing_config
 from syncd.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,27 +59,19 @@ def write_config(work: Path, port: int) -> Path:
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()
     (work / "web.htpasswd").write_text(f"{USER}:{hashed}\n", encoding="utf-8")
     (work / "web.htpasswd").chmod(0o640)
-    config = work / "config.yaml"
-    config.write_text(f"""\
-store:
-  url: sqlite:///store.db
-sources:
-  - name: hr
-    type: snapshot
-    path: org.json
-safety:
-  source_max_shrink: 1.0
-targets:
+    config = testing_config(work, f"""\
   - name: memory
     type: memory
     path: memory.json
-    mapping: {ROOT / 'mappings' / 'memory.yaml'}
+    mapping: {ROOT / 'mappings' / 'memory.yaml'}""")
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f"""\
 http:
   listen: 127.0.0.1:{port}
 web:
   htpasswd: {work / 'web.htpasswd'}
   admins: [{USER}]
-""", encoding="utf-8")
+""")
     return config
 
 
